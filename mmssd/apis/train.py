@@ -1,0 +1,21 @@
+"""Train a detector from a 2.x config."""
+from __future__ import annotations
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from mmssd.engine import translate_train_config
+from mmssd.utils import register_all_modules
+
+
+def build_train_runner(cfg: Config, validate: bool = True) -> Runner:
+    """An mmengine ``Runner`` set up from the 2.x keys of ``cfg`` (``work_dir`` must be set)."""
+    register_all_modules()
+    return Runner(**translate_train_config(cfg, validate=validate), cfg=cfg)
+
+
+def train_detector(cfg: Config, validate: bool = True) -> Runner:
+    """Train as ``cfg`` says; returns the runner (its ``work_dir`` holds logs and checkpoints)."""
+    runner = build_train_runner(cfg, validate)
+    runner.train()
+    return runner

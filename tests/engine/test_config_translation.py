@@ -1,0 +1,156 @@
+"""2.x runtime keys -> mmengine Runner arguments."""
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import PARAM_SCHEDULERS
+
+from mmssd.engine import ConfigError, translate_test_config, translate_train_config
+from mmssd.engine.config_translation import translate_lr_config
+
+# stepping schedulers without an optimizer step is what these curve tests do on purpose
+pytestmark = pytest.mark.filterwarnings('ignore:Detected call of `scheduler.step')
+
+
+def base_cfg(**overrides) -> Config:
+    cfg = dict(
+        work_dir='/tmp/w',
+        model=dict(type='SingleStageDetector', backbone=dict(type='X')),
+        data=dict(samples_per_gpu=8, workers_per_gpu=2,
+                  train=dict(type='CocoDataset', ann_file='a.json', pipeline=[]),
+                  val=dict(type='CocoDataset', ann_file='v.json', pipeline=[],
+                           samples_per_gpu=4),
+                  test=dict(type='CocoDataset', ann_file='t.json', pipeline=[])),
+        optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4,
+                       paramwise_cfg=dict(norm_decay_mult=0.)),
+        optimizer_config=dict(grad_clip=dict(max_norm=35, norm_type=2)),
+        lr_config=dict(policy='step', warmup='linear', warmup_iters=500, warmup_ratio=0.001,
+                       step=[8, 11]),
+        runner=dict(type='EpochBasedRunner', max_epochs=12),
+        checkpoint_config=dict(interval=2, max_keep_ckpts=3),
+        log_config=dict(interval=10, hooks=[dict(type='TextLoggerHook'),
+                                            dict(type='TensorboardLoggerHook')]),
+        evaluation=dict(interval=2, metric='bbox', classwise=True, save_best='auto'),
+        custom_hooks=[dict(type='EMAHook')],
+        load_from='init.pth',
+    )
+    cfg.update(overrides)
+    return Config(cfg)
+
+
+def test_dataloaders_from_data_dict():
+    kwargs = translate_train_config(base_cfg())
+    train, val = kwargs['train_dataloader'], kwargs['val_dataloader']
+    assert (train['batch_size'], train['num_workers']) == (8, 2)
+    assert train['sampler'] == dict(type='DefaultSampler', shuffle=True)
+    assert train['collate_fn'] == dict(type='detection_collate')
+    assert val['batch_size'] == 4 and val['sampler']['shuffle'] is False
+    assert 'samples_per_gpu' not in val['dataset']
+    assert kwargs['test_dataloader']['batch_size'] == 1
+
+
+def test_optimizer_and_clipping():
+    wrapper = translate_train_config(base_cfg())['optim_wrapper']
+    assert wrapper == dict(type='OptimWrapper', paramwise_cfg=dict(norm_decay_mult=0.),
+                           optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4),
+                           clip_grad=dict(max_norm=35, norm_type=2))
+
+
+def test_loops_evaluator_and_hooks():
+    kwargs = translate_train_config(base_cfg())
+    assert kwargs['train_cfg'] == dict(type='EpochBasedTrainLoop', max_epochs=12,
+                                       val_interval=2, val_begin=1)
+    assert kwargs['val_evaluator'] == dict(type='CocoMetric', metric='bbox', classwise=True)
+    hooks = kwargs['default_hooks']
+    assert hooks['checkpoint'] == dict(type='CheckpointHook', interval=2, max_keep_ckpts=3,
+                                       save_best='auto')
+    assert hooks['logger'] == dict(type='LoggerHook', interval=10)
+    assert [h['type'] for h in kwargs['custom_hooks']][-1] == 'EMAHook'
+    backends = [b['type'] for b in kwargs['visualizer']['vis_backends']]
+    assert backends == ['LocalVisBackend', 'TensorboardVisBackend']
+    assert (kwargs['load_from'], kwargs['resume']) == ('init.pth', False)
+
+
+def test_no_validate_drops_the_val_loop():
+    kwargs = translate_train_config(base_cfg(), validate=False)
+    assert 'val_dataloader' not in kwargs and 'val_evaluator' not in kwargs
+
+
+def test_resume_from_and_iter_runner():
+    kwargs = translate_train_config(base_cfg(resume_from='w/epoch_3.pth',
+                                             runner=dict(type='IterBasedRunner', max_iters=90)))
+    assert (kwargs['load_from'], kwargs['resume']) == ('w/epoch_3.pth', True)
+    assert kwargs['train_cfg'] == dict(type='IterBasedTrainLoop', max_iters=90, val_interval=2)
+
+
+def test_test_config_uses_test_split_and_checkpoint():
+    kwargs = translate_test_config(base_cfg(), 'w/latest.pth', dict(classwise=False))
+    assert kwargs['test_dataloader']['dataset']['ann_file'] == 't.json'
+    assert kwargs['test_dataloader']['dataset']['test_mode'] is True
+    assert kwargs['test_evaluator']['classwise'] is False
+    assert kwargs['load_from'] == 'w/latest.pth'
+
+
+@pytest.mark.parametrize('bad, message', [
+    (dict(runner=dict(type='EpochRunner', max_epochs=1)), "`runner.type` is 'EpochRunner'"),
+    (dict(lr_config=dict(policy='stepp', step=[1])), "`lr_config.policy` is 'stepp'"),
+    (dict(lr_config=dict(policy='step', step=[1], warmup_ratoi=0.1)), 'warmup_ratoi'),
+    (dict(optimizer_config=dict(grad_clip=None, cumulative_iter=2)), 'cumulative_iter'),
+    (dict(data=dict(train=dict())), 'data.samples_per_gpu'),
+])
+def test_bad_values_name_the_key(bad, message):
+    with pytest.raises(ConfigError, match=message.replace('[', r'\[')):
+        translate_train_config(base_cfg(**bad))
+
+
+def lr_curve(lr_config: dict, max_epochs: int, iters_per_epoch: int, base_lr: float = 1.0):
+    """Learning rate at every iteration under the translated mmengine schedulers."""
+    cfg = base_cfg(lr_config=lr_config, runner=dict(type='EpochBasedRunner',
+                                                    max_epochs=max_epochs))
+    model = torch.nn.Linear(1, 1)
+    wrapper = build_optim_wrapper(model, dict(optimizer=dict(type='SGD', lr=base_lr)))
+    schedulers = []
+    for sched in translate_lr_config(cfg):
+        if sched.get('by_epoch'):
+            sched = dict(sched, epoch_length=iters_per_epoch)
+        schedulers.append(PARAM_SCHEDULERS.build(dict(sched, optimizer=wrapper)))
+    lrs = []
+    for _ in range(max_epochs):
+        for _ in range(iters_per_epoch):
+            lrs.append(wrapper.get_lr()['lr'][0])
+            for s in schedulers:
+                if not s.by_epoch:
+                    s.step()
+        for s in schedulers:
+            if s.by_epoch:
+                s.step()
+    return lrs
+
+
+def test_step_policy_with_linear_warmup_matches_mmcv_formula():
+    """mmcv 1.x: lr = base * gamma^(#milestones passed) * warmup factor for i < warmup_iters,
+    warmup factor = 1 - (1 - i / warmup_iters) * (1 - warmup_ratio)."""
+    lrs = lr_curve(dict(policy='step', warmup='linear', warmup_iters=5, warmup_ratio=0.1,
+                        step=[2, 3]), max_epochs=4, iters_per_epoch=4)
+    for i, lr in enumerate(lrs):
+        epoch = i // 4
+        expected = 0.1 ** sum(epoch >= m for m in (2, 3))
+        if i < 5:
+            expected *= 1 - (1 - i / 5) * (1 - 0.1)
+        assert lr == pytest.approx(expected), i
+
+
+def test_constant_warmup_matches_mmcv():
+    lrs = lr_curve(dict(policy='fixed', warmup='constant', warmup_iters=3, warmup_ratio=0.5),
+                   max_epochs=2, iters_per_epoch=3)
+    assert lrs == pytest.approx([0.5, 0.5, 0.5, 1, 1, 1])
+
+
+def test_cosine_policy_by_epoch_matches_formula():
+    import math
+    lrs = lr_curve(dict(policy='CosineAnnealing', min_lr=0.01), max_epochs=5,
+                   iters_per_epoch=2)
+    for i, lr in enumerate(lrs):
+        epoch = i // 2
+        expected = 0.01 + (1 - 0.01) * (1 + math.cos(math.pi * epoch / 5)) / 2
+        assert lr == pytest.approx(expected), i

@@ -1,0 +1,60 @@
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT --eval bbox [options]``."""
+from __future__ import annotations
+
+import argparse
+import os.path as osp
+
+from mmengine.config import DictAction
+
+from mmssd.apis import evaluate_detector, load_config
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a detector')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save the test log')
+    parser.add_argument('--out', help='write the raw results to this .pkl file')
+    parser.add_argument('--eval', nargs='+', help='metrics to compute, e.g. "bbox"')
+    parser.add_argument('--format-only', action='store_true',
+                        help='only write the results in the dataset format (needs '
+                             '--eval-options jsonfile_prefix=...)')
+    parser.add_argument('--eval-options', nargs='+', action=DictAction,
+                        help='metric arguments, e.g. classwise=True jsonfile_prefix=res')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. data.test.samples_per_gpu=8')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    args = parser.parse_args(argv)
+    if not (args.out or args.eval or args.format_only):
+        parser.error('give at least one of --out, --eval and --format-only')
+    if args.out and not args.out.endswith(('.pkl', '.pickle')):
+        parser.error(f'--out must be a .pkl or .pickle file, got {args.out}')
+    return args
+
+
+def metric_options(args: argparse.Namespace) -> dict:
+    options = dict(args.eval_options or {})
+    if args.eval:
+        options['metric'] = args.eval if len(args.eval) > 1 else args.eval[0]
+    if args.format_only:
+        if 'jsonfile_prefix' not in options:
+            raise SystemExit('--format-only needs --eval-options jsonfile_prefix=PATH')
+        options['format_only'] = True
+    return options
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'checkpoint file {args.checkpoint} does not exist')
+    cfg = load_config(args.config, args.cfg_options, args.work_dir)
+    cfg.launcher = args.launcher
+    metrics = evaluate_detector(cfg, args.checkpoint, metric_options(args), out=args.out,
+                                evaluate=bool(args.eval or args.format_only))
+    for name, value in metrics.items():
+        print(f'{name}: {value}')
+
+
+if __name__ == '__main__':
+    main()
