@@ -64,6 +64,8 @@ def _dataloader(data: dict, split: str, shuffle: bool, default_batch: int) -> di
     if split not in data:
         raise ConfigError(f'config key `data.{split}` is missing')
     dataset = _plain(data[split])
+    if split != 'train':
+        dataset['test_mode'] = True  # as mmdetection 2.x builds val/test datasets
     overrides = _plain(data.get(f'{split}_dataloader', {}))
     batch = overrides.pop('samples_per_gpu', dataset.pop('samples_per_gpu', default_batch))
     workers = overrides.pop('workers_per_gpu', data.get('workers_per_gpu', 2))
@@ -72,7 +74,8 @@ def _dataloader(data: dict, split: str, shuffle: bool, default_batch: int) -> di
         num_workers=workers,
         persistent_workers=workers > 0,
         sampler=dict(type='DefaultSampler', shuffle=shuffle),
-        collate_fn=dict(type='detection_collate'),
+        # mmengine looks collate functions up in its root registry: name the scope
+        collate_fn=dict(type='mmssd.detection_collate'),
         dataset=dataset,
     )
     loader.update(overrides)
@@ -333,7 +336,6 @@ def translate_test_config(cfg: Config, checkpoint: str,
     """Keyword arguments of :class:`mmengine.runner.Runner` for testing ``checkpoint``."""
     data = _plain(_require(cfg, 'data'))
     test_loader = _dataloader(data, 'test', False, 1)
-    test_loader['dataset']['test_mode'] = True
     return dict(
         model=translate_model(cfg),
         work_dir=_require(cfg, 'work_dir'),

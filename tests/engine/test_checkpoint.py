@@ -10,8 +10,12 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import _load_checkpoint
 
 import mmssd.engine  # noqa: F401  (installs the safe loader)
-from mmssd.engine.checkpoint import (UnsafeCheckpointError, load_weights_only,
-                                     restore_history_buffers, to_weights_only)
+from mmssd.engine.checkpoint import (
+    UnsafeCheckpointError,
+    load_weights_only,
+    restore_history_buffers,
+    to_weights_only,
+)
 
 
 def mmengine_like_checkpoint() -> dict:

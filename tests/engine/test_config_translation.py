@@ -43,7 +43,7 @@ def test_dataloaders_from_data_dict():
     train, val = kwargs['train_dataloader'], kwargs['val_dataloader']
     assert (train['batch_size'], train['num_workers']) == (8, 2)
     assert train['sampler'] == dict(type='DefaultSampler', shuffle=True)
-    assert train['collate_fn'] == dict(type='detection_collate')
+    assert train['collate_fn'] == dict(type='mmssd.detection_collate')
     assert val['batch_size'] == 4 and val['sampler']['shuffle'] is False
     assert 'samples_per_gpu' not in val['dataset']
     assert kwargs['test_dataloader']['batch_size'] == 1

@@ -1,0 +1,207 @@
+"""``CustomDataset``: the mmdetection 2.x base detection dataset.
+
+Annotation format (a json or pickle list, one dict per image)::
+
+    [{'filename': 'a.jpg', 'width': 1280, 'height': 720, ['id': 7,]
+      'ann': {'bboxes': (n, 4) xyxy, 'labels': (n,), 'bboxes_ignore': (k, 4) optional}}]
+
+``dataset[i]`` builds the results dict of ``docs/architecture.md`` (``img_info``,
+``ann_info``, ``img_prefix``, ``img_id``, ``bbox_fields``) and runs the pipeline on it.
+"""
+from __future__ import annotations
+
+import os.path as osp
+import warnings
+from collections.abc import Sequence
+
+import mmengine
+import numpy as np
+from torch.utils.data import Dataset
+
+from mmssd.registry import DATASETS
+
+from .pipelines import Compose
+
+
+def _join_root(data_root: str | None, path: str | None) -> str | None:
+    """``data_root / path`` unless ``path`` is empty/None or absolute."""
+    if data_root is None or not path or osp.isabs(path):
+        return path
+    return osp.join(data_root, path)
+
+
+@DATASETS.register_module()
+class CustomDataset(Dataset):
+    """Detection dataset over an annotation file and an image folder.
+
+    Args:
+        ann_file: annotation file (joined to ``data_root`` when relative).
+        pipeline: list of transform configs.
+        classes: class names (tuple/list) or a text file with one name per line;
+            default: the class attribute ``CLASSES``.
+        data_root: folder that relative ``ann_file``/``img_prefix`` are joined to.
+        img_prefix: folder of the images (joined to ``data_root`` when relative).
+        seg_prefix: kept for 2.x compatibility (unused by box detection).
+        proposal_file: optional pickle of per-image proposals.
+        test_mode: keep every image and run the pipeline without retries.
+        filter_empty_gt: in train mode, drop images without ground-truth boxes.
+        file_client_args: kept for 2.x compatibility.
+    """
+
+    CLASSES: tuple[str, ...] | None = None
+
+    def __init__(self, ann_file: str, pipeline: Sequence[dict], classes: str | Sequence[str] |
+                 None = None, data_root: str | None = None, img_prefix: str = '',
+                 seg_prefix: str | None = None, proposal_file: str | None = None,
+                 test_mode: bool = False, filter_empty_gt: bool = True,
+                 file_client_args: dict | None = None):
+        self.data_root = data_root
+        self.ann_file = _join_root(data_root, ann_file)
+        self.img_prefix = _join_root(data_root, img_prefix)
+        self.seg_prefix = _join_root(data_root, seg_prefix)
+        self.proposal_file = _join_root(data_root, proposal_file)
+        self.test_mode = test_mode
+        self.filter_empty_gt = filter_empty_gt
+        self.file_client_args = file_client_args
+        self.CLASSES = self.get_classes(classes)
+        if not osp.isfile(self.ann_file):
+            raise FileNotFoundError(
+                f'annotation file not found: {self.ann_file} (config key `ann_file`='
+                f'{ann_file!r}, data_root={data_root!r})')
+        self.data_infos = self.load_annotations(self.ann_file)
+        self.proposals = (self.load_proposals(self.proposal_file)
+                          if self.proposal_file is not None else None)
+        if not test_mode:
+            valid_inds = self._filter_imgs()
+            self.data_infos = [self.data_infos[i] for i in valid_inds]
+            if self.proposals is not None:
+                self.proposals = [self.proposals[i] for i in valid_inds]
+        self._set_group_flag()
+        self.pipeline = Compose(pipeline)
+
+    # ------------------------------------------------------------------ classes
+    @classmethod
+    def get_classes(cls, classes: str | Sequence[str] | None = None) -> tuple[str, ...]:
+        """Class names from a tuple/list, a text file (one per line), or ``CLASSES``."""
+        if classes is None:
+            if cls.CLASSES is None:
+                raise ValueError(f'{cls.__name__} has no default CLASSES; set `classes` in '
+                                 'the dataset config')
+            return tuple(cls.CLASSES)
+        if isinstance(classes, str):
+            if not osp.isfile(classes):
+                raise FileNotFoundError(f'class-name file not found: {classes} '
+                                        '(config key `classes`)')
+            return tuple(mmengine.list_from_file(classes))
+        if isinstance(classes, (tuple, list)):
+            return tuple(classes)
+        raise ValueError(f'config key `classes` must be a tuple/list of names or a file path; '
+                         f'got {type(classes).__name__}: {classes!r}')
+
+    @property
+    def metainfo(self) -> dict:
+        """Meta information that mmengine's loops hand to metrics as ``dataset_meta``.
+
+        ``cat_ids[label]`` is the category id of a label: the dataset's ``cat_ids``
+        attribute when it has one (``CocoDataset``), else the label itself.
+        """
+        cat_ids = getattr(self, 'cat_ids', None)
+        if cat_ids is None:
+            cat_ids = list(range(len(self.CLASSES)))
+        return {'classes': tuple(self.CLASSES), 'cat_ids': [int(c) for c in cat_ids],
+                'ann_file': self.ann_file}
+
+    # ------------------------------------------------------------------ annotations
+    def load_annotations(self, ann_file: str) -> list[dict]:
+        """The list of per-image info dicts (json or pickle)."""
+        return list(mmengine.load(ann_file))
+
+    def load_proposals(self, proposal_file: str) -> list:
+        return mmengine.load(proposal_file)
+
+    def get_ann_info(self, idx: int) -> dict:
+        """``ann_info`` of image ``idx``: ``bboxes`` (N, 4) float32 xyxy, ``labels`` (N,)
+        int64, ``bboxes_ignore`` (M, 4) float32."""
+        ann = self.data_infos[idx].get('ann', {})
+        return {
+            'bboxes': np.asarray(ann.get('bboxes', []), np.float32).reshape(-1, 4),
+            'labels': np.asarray(ann.get('labels', []), np.int64).reshape(-1),
+            'bboxes_ignore': np.asarray(ann.get('bboxes_ignore', []), np.float32).reshape(-1, 4)}
+
+    def get_cat_ids(self, idx: int) -> list[int]:
+        """Labels present in image ``idx``."""
+        return self.get_ann_info(idx)['labels'].astype(int).tolist()
+
+    def _img_id(self, idx: int) -> int:
+        return int(self.data_infos[idx].get('id', idx))
+
+    # ------------------------------------------------------------------ filtering
+    def _filter_imgs(self, min_size: int = 32) -> list[int]:
+        """Indices of images at least ``min_size`` px per side (and with gt boxes when
+        ``filter_empty_gt``)."""
+        valid = []
+        for i, info in enumerate(self.data_infos):
+            if min(info['width'], info['height']) < min_size:
+                continue
+            if self.filter_empty_gt and len(self.get_ann_info(i)['labels']) == 0:
+                continue
+            valid.append(i)
+        return valid
+
+    def _set_group_flag(self) -> None:
+        """``flag[i]`` = 1 for images wider than tall, else 0 (aspect-ratio groups)."""
+        self.flag = np.array([int(info['width'] / info['height'] > 1)
+                              for info in self.data_infos], dtype=np.uint8)
+
+    # ------------------------------------------------------------------ items
+    def pre_pipeline(self, results: dict) -> None:
+        """Add the prefixes and empty field lists the transforms expect."""
+        results['img_prefix'] = self.img_prefix
+        results['seg_prefix'] = self.seg_prefix
+        results['proposal_file'] = self.proposal_file
+        results['bbox_fields'] = []
+        results['mask_fields'] = []
+        results['seg_fields'] = []
+
+    def _results(self, idx: int, with_ann: bool) -> dict:
+        results = {'img_info': self.data_infos[idx], 'img_id': self._img_id(idx)}
+        if with_ann:
+            results['ann_info'] = self.get_ann_info(idx)
+        if self.proposals is not None:
+            results['proposals'] = self.proposals[idx]
+        self.pre_pipeline(results)
+        return results
+
+    def prepare_train_img(self, idx: int) -> dict | None:
+        """Pipeline output for training image ``idx`` (None if the pipeline drops it)."""
+        return self.pipeline(self._results(idx, with_ann=True))
+
+    def prepare_test_img(self, idx: int) -> dict | None:
+        """Pipeline output for test image ``idx`` (no ``ann_info``)."""
+        return self.pipeline(self._results(idx, with_ann=False))
+
+    def _rand_another(self, idx: int) -> int:
+        """A random index with the same aspect-ratio group as ``idx``."""
+        pool = np.where(self.flag == self.flag[idx])[0]
+        return int(np.random.choice(pool))
+
+    def __len__(self) -> int:
+        return len(self.data_infos)
+
+    def __getitem__(self, idx: int) -> dict:
+        if self.test_mode:
+            return self.prepare_test_img(idx)
+        for _ in range(1000):
+            data = self.prepare_train_img(idx)
+            if data is not None:
+                return data
+            idx = self._rand_another(idx)
+        warnings.warn(f'{self.__class__.__name__}: pipeline returned None 1000 times in a row',
+                      stacklevel=2)
+        raise RuntimeError(f'{self.__class__.__name__}: the pipeline dropped 1000 samples in '
+                           'a row; check the pipeline')
+
+    def __repr__(self) -> str:
+        mode = 'Test' if self.test_mode else 'Train'
+        return (f'{mode} {self.__class__.__name__} with {len(self)} images, '
+                f'{len(self.CLASSES)} classes, ann_file={self.ann_file}')

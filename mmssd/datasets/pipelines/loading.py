@@ -1,0 +1,112 @@
+"""Loading transforms: ``LoadImageFromFile`` and ``LoadAnnotations``."""
+from __future__ import annotations
+
+import os.path as osp
+
+import mmcv
+import numpy as np
+from mmengine import fileio
+
+from mmssd.registry import TRANSFORMS
+
+
+def _backend_args(file_client_args: dict | None) -> dict | None:
+    """mmcv 1.x ``file_client_args`` -> mmengine ``backend_args`` (``disk`` is ``local``)."""
+    if not file_client_args:
+        return None
+    args = dict(file_client_args)
+    if args.get('backend', 'disk') == 'disk':
+        return None
+    return args
+
+
+@TRANSFORMS.register_module()
+class LoadImageFromFile:
+    """Load an image from ``img_prefix`` / ``img_info['filename']``.
+
+    Adds ``filename``, ``ori_filename``, ``img`` (H, W, 3) uint8 BGR (float32 with
+    ``to_float32``), ``img_shape``, ``ori_shape`` and ``img_fields``.
+
+    Args:
+        to_float32: convert the image to float32.
+        color_type: ``'color'``, ``'grayscale'`` or ``'unchanged'`` (mmcv flags).
+        channel_order: ``'bgr'`` or ``'rgb'``.
+        file_client_args: mmcv 1.x file client arguments, e.g. ``dict(backend='disk')``.
+    """
+
+    def __init__(self, to_float32: bool = False, color_type: str = 'color',
+                 channel_order: str = 'bgr', file_client_args: dict | None = None):
+        self.to_float32 = to_float32
+        self.color_type = color_type
+        self.channel_order = channel_order
+        self.file_client_args = dict(file_client_args or {'backend': 'disk'})
+
+    def __call__(self, results: dict) -> dict:
+        img_info = results['img_info']
+        prefix = results.get('img_prefix')
+        filename = osp.join(prefix, img_info['filename']) if prefix else img_info['filename']
+        backend_args = _backend_args(self.file_client_args)
+        if backend_args is None and not osp.isfile(filename):
+            raise FileNotFoundError(f'image file not found: {filename} '
+                                    f"(img_prefix={prefix!r}, filename={img_info['filename']!r})")
+        try:
+            img_bytes = fileio.get(filename, backend_args=backend_args)
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f'image file not found: {filename}') from e
+        img = mmcv.imfrombytes(img_bytes, flag=self.color_type, channel_order=self.channel_order)
+        if img is None:
+            raise OSError(f'cannot decode image file {filename} (corrupt or not an image)')
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results['filename'] = filename
+        results['ori_filename'] = img_info['filename']
+        results['img'] = img
+        results['img_shape'] = img.shape
+        results['ori_shape'] = img.shape
+        results['img_fields'] = ['img']
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(to_float32={self.to_float32}, '
+                f"color_type='{self.color_type}', file_client_args={self.file_client_args})")
+
+
+@TRANSFORMS.register_module()
+class LoadAnnotations:
+    """Copy boxes and labels from ``ann_info`` into the results.
+
+    Adds ``gt_bboxes`` (N, 4) float32 xyxy, ``gt_bboxes_ignore`` (M, 4) when present,
+    ``gt_labels`` (N,) int64, and registers the box keys in ``bbox_fields``.
+
+    Args:
+        with_bbox: load ``gt_bboxes`` (and ``gt_bboxes_ignore``).
+        with_label: load ``gt_labels``.
+    """
+
+    def __init__(self, with_bbox: bool = True, with_label: bool = True,
+                 with_mask: bool = False, with_seg: bool = False, **kwargs):
+        if with_mask or with_seg:
+            raise NotImplementedError('LoadAnnotations: with_mask/with_seg are not supported '
+                                      'by mmssd (box detection only)')
+        self.with_bbox = with_bbox
+        self.with_label = with_label
+
+    def _load_bboxes(self, results: dict) -> None:
+        ann_info = results['ann_info']
+        results['gt_bboxes'] = np.asarray(ann_info['bboxes'], np.float32).reshape(-1, 4).copy()
+        results.setdefault('bbox_fields', []).append('gt_bboxes')
+        ignore = ann_info.get('bboxes_ignore')
+        if ignore is not None:
+            results['gt_bboxes_ignore'] = np.asarray(ignore, np.float32).reshape(-1, 4).copy()
+            results['bbox_fields'].append('gt_bboxes_ignore')
+
+    def __call__(self, results: dict) -> dict:
+        if self.with_bbox:
+            self._load_bboxes(results)
+        if self.with_label:
+            results['gt_labels'] = np.asarray(results['ann_info']['labels'], np.int64).copy()
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(with_bbox={self.with_bbox}, '
+                f'with_label={self.with_label})')

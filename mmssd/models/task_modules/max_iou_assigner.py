@@ -1,0 +1,159 @@
+"""mmdetection's ``MaxIoUAssigner``, computed for a whole batch of images at once."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from mmssd.registry import TASK_UTILS
+
+from .assign_result import AssignResult
+
+
+@TASK_UTILS.register_module()
+class MaxIoUAssigner:
+    """Assign each prior to the ground truth it overlaps most (mmdetection 2.x semantics).
+
+    Each prior gets ``-1`` (ignored), ``0`` (negative) or ``i + 1`` (ground truth ``i``):
+
+    1. every prior starts at ``-1``;
+    2. priors whose max IoU is in ``[0, neg_iou_thr)`` (or inside the tuple range) become 0;
+    3. priors whose max IoU is ``>= pos_iou_thr`` get their best ground truth;
+    4. with ``match_low_quality``, each ground truth whose best IoU is ``>= min_pos_iou``
+       claims its best prior (all of its equally best priors with ``gt_max_assign_all``);
+       a later ground truth wins over an earlier one at the same prior.
+
+    Args:
+        pos_iou_thr: IoU threshold of positives.
+        neg_iou_thr: IoU threshold (or ``(low, high)`` range) of negatives.
+        min_pos_iou: least IoU of a low-quality match.
+        gt_max_assign_all: give a ground truth every prior tied at its best IoU.
+        ignore_iof_thr: priors whose IoF with an ignored box exceeds this are ignored
+            (``-1`` disables).
+        ignore_wrt_candidates: compute that IoF over the prior's area (True) or the
+            ignored box's area (False).
+        match_low_quality: do step 4.
+        iou_calculator: config of the overlap calculator.
+    """
+
+    def __init__(self, pos_iou_thr: float, neg_iou_thr: float | tuple[float, float],
+                 min_pos_iou: float = .0, gt_max_assign_all: bool = True,
+                 ignore_iof_thr: float = -1, ignore_wrt_candidates: bool = True,
+                 match_low_quality: bool = True,
+                 iou_calculator: dict | None = None) -> None:
+        self.pos_iou_thr = pos_iou_thr
+        self.neg_iou_thr = neg_iou_thr
+        self.min_pos_iou = min_pos_iou
+        self.gt_max_assign_all = gt_max_assign_all
+        self.ignore_iof_thr = ignore_iof_thr
+        self.ignore_wrt_candidates = ignore_wrt_candidates
+        self.match_low_quality = match_low_quality
+        self.iou_calculator = TASK_UTILS.build(iou_calculator or {'type': 'BboxOverlaps2D'})
+
+    def assign(self, bboxes: Tensor, gt_bboxes: Tensor, gt_bboxes_ignore: Tensor | None = None,
+               gt_labels: Tensor | None = None) -> AssignResult:
+        """Assign priors ``bboxes (N, 4)`` of one image to ``gt_bboxes (G, 4)``.
+
+        Returns an :class:`AssignResult` with ``(N,)`` fields.
+        """
+        batch = self.assign_batched(
+            bboxes, gt_bboxes[None], gt_bboxes.new_ones((1, gt_bboxes.size(0)), dtype=torch.bool),
+            None if gt_labels is None else gt_labels[None],
+            None if gt_bboxes_ignore is None else gt_bboxes_ignore[None])
+        return AssignResult(num_gts=gt_bboxes.size(0), gt_inds=batch.gt_inds[0],
+                            max_overlaps=batch.max_overlaps[0],
+                            labels=None if batch.labels is None else batch.labels[0])
+
+    def assign_batched(self, bboxes: Tensor, gt_bboxes: Tensor, gt_valid: Tensor,
+                       gt_labels: Tensor | None = None,
+                       gt_bboxes_ignore: Tensor | None = None,
+                       ignore_valid: Tensor | None = None) -> AssignResult:
+        """Assign the same priors to the padded ground truths of ``B`` images.
+
+        Args:
+            bboxes: priors ``(N, 4)`` shared by the images (or ``(B, N, 4)``).
+            gt_bboxes: ``(B, G, 4)`` ground truths padded to ``G`` per image.
+            gt_valid: ``(B, G)`` bool, False at padding.
+            gt_labels: ``(B, G)`` long labels, or None.
+            gt_bboxes_ignore: ``(B, M, 4)`` ignored boxes padded to ``M``, or None.
+            ignore_valid: ``(B, M)`` bool, False at padding (all True when None).
+
+        Returns:
+            :class:`AssignResult` with ``(B, N)`` fields and ``num_gts`` a ``(B,)`` tensor.
+        """
+        num_images, num_gts_max = gt_valid.shape
+        if bboxes.dim() == 2:
+            bboxes = bboxes[None].expand(num_images, -1, -1)
+        num_bboxes = bboxes.size(1)
+        num_gts = gt_valid.sum(dim=1)
+        if num_gts_max == 0 or num_bboxes == 0:  # every prior is background
+            gt_inds = bboxes.new_zeros((num_images, num_bboxes), dtype=torch.long)
+            labels = None if gt_labels is None else torch.full_like(gt_inds, -1)
+            return AssignResult(num_gts, gt_inds, bboxes.new_zeros((num_images, num_bboxes)),
+                                labels)
+
+        overlaps = self.iou_calculator(gt_bboxes, bboxes)  # (B, G, N)
+        overlaps = overlaps.masked_fill(~gt_valid[:, :, None], -1)
+        overlaps = self._ignore(overlaps, bboxes, gt_bboxes_ignore, ignore_valid)
+        gt_inds, max_overlaps = self._assign_wrt_overlaps(overlaps, gt_valid)
+        has_gts = (num_gts > 0)[:, None]
+        gt_inds = torch.where(has_gts, gt_inds, torch.zeros_like(gt_inds))
+        max_overlaps = torch.where(has_gts, max_overlaps, torch.zeros_like(max_overlaps))
+        labels = None
+        if gt_labels is not None:
+            matched = gt_labels.gather(1, (gt_inds - 1).clamp(min=0))
+            labels = torch.where(gt_inds > 0, matched, torch.full_like(matched, -1))
+        return AssignResult(num_gts, gt_inds, max_overlaps, labels)
+
+    def _ignore(self, overlaps: Tensor, bboxes: Tensor, gt_bboxes_ignore: Tensor | None,
+                ignore_valid: Tensor | None) -> Tensor:
+        """``overlaps (B, G, N)`` with ``-1`` at priors that overlap an ignored box too much."""
+        if (self.ignore_iof_thr <= 0 or gt_bboxes_ignore is None
+                or gt_bboxes_ignore.numel() == 0):
+            return overlaps
+        if ignore_valid is None:
+            ignore_valid = gt_bboxes_ignore.new_ones(gt_bboxes_ignore.shape[:2], dtype=torch.bool)
+        if self.ignore_wrt_candidates:  # (B, N, M): IoF over the prior's area
+            iofs = self.iou_calculator(bboxes, gt_bboxes_ignore, mode='iof')
+            iofs = iofs.masked_fill(~ignore_valid[:, None, :], -1)
+            ignore_max = iofs.max(dim=2).values
+        else:  # (B, M, N): IoF over the ignored box's area
+            iofs = self.iou_calculator(gt_bboxes_ignore, bboxes, mode='iof')
+            iofs = iofs.masked_fill(~ignore_valid[:, :, None], -1)
+            ignore_max = iofs.max(dim=1).values
+        return overlaps.masked_fill((ignore_max > self.ignore_iof_thr)[:, None, :], -1)
+
+    def _assign_wrt_overlaps(self, overlaps: Tensor, gt_valid: Tensor) -> tuple[Tensor, Tensor]:
+        """Steps 1-4 on ``overlaps (B, G, N)`` (``-1`` at padding); ``(gt_inds, max_overlaps)``."""
+        max_overlaps, argmax_overlaps = overlaps.max(dim=1)  # (B, N)
+        gt_max_overlaps, gt_argmax_overlaps = overlaps.max(dim=2)  # (B, G)
+        gt_inds = torch.full_like(argmax_overlaps, -1)
+        if isinstance(self.neg_iou_thr, (int, float)):
+            neg = (max_overlaps >= 0) & (max_overlaps < self.neg_iou_thr)
+        else:
+            low, high = self.neg_iou_thr
+            neg = (max_overlaps >= low) & (max_overlaps < high)
+        gt_inds[neg] = 0
+        pos = max_overlaps >= self.pos_iou_thr
+        gt_inds = torch.where(pos, argmax_overlaps + 1, gt_inds)
+        if self.match_low_quality:
+            gt_inds = self._match_low_quality(gt_inds, overlaps, gt_valid, gt_max_overlaps,
+                                              gt_argmax_overlaps)
+        return gt_inds, max_overlaps
+
+    def _match_low_quality(self, gt_inds: Tensor, overlaps: Tensor, gt_valid: Tensor,
+                           gt_max_overlaps: Tensor, gt_argmax_overlaps: Tensor) -> Tensor:
+        """Let every ground truth claim its best prior(s); the highest index wins ties."""
+        claims = gt_valid & (gt_max_overlaps >= self.min_pos_iou)  # (B, G)
+        gt_index = torch.arange(1, claims.size(1) + 1, device=gt_inds.device)
+        claim_value = torch.where(claims, gt_index[None, :], torch.zeros_like(gt_argmax_overlaps))
+        if self.gt_max_assign_all:
+            is_best = (overlaps == gt_max_overlaps[:, :, None]) & claims[:, :, None]
+            winner = (is_best.long() * gt_index[None, :, None]).amax(dim=1)  # (B, N)
+        else:
+            winner = torch.zeros_like(gt_inds).scatter_reduce(
+                1, gt_argmax_overlaps, claim_value, reduce='amax', include_self=True)
+        return torch.where(winner > 0, winner, gt_inds)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(pos_iou_thr={self.pos_iou_thr}, '
+                f'neg_iou_thr={self.neg_iou_thr}, min_pos_iou={self.min_pos_iou})')

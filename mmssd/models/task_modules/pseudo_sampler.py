@@ -1,0 +1,53 @@
+"""A sampler that keeps every positive and negative (SSD mines negatives in its loss)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from mmssd.registry import TASK_UTILS
+
+from .assign_result import AssignResult
+
+
+@dataclass
+class SamplingResult:
+    """Sampled priors of one image.
+
+    Attributes:
+        pos_inds: ``(P,)`` indices of positive priors.
+        neg_inds: ``(Q,)`` indices of negative priors.
+        pos_bboxes: ``(P, 4)`` the positive priors.
+        pos_gt_bboxes: ``(P, 4)`` their ground truths.
+        pos_assigned_gt_inds: ``(P,)`` 0-based ground-truth index of each positive.
+    """
+
+    pos_inds: Tensor
+    neg_inds: Tensor
+    pos_bboxes: Tensor
+    pos_gt_bboxes: Tensor
+    pos_assigned_gt_inds: Tensor
+
+
+@TASK_UTILS.register_module()
+class PseudoSampler:
+    """Takes all positives and all negatives of an assignment."""
+
+    def __init__(self, **kwargs) -> None:
+        if kwargs:
+            raise TypeError(f'PseudoSampler takes no arguments, got {sorted(kwargs)}')
+
+    def sample(self, assign_result: AssignResult, bboxes: Tensor,
+               gt_bboxes: Tensor) -> SamplingResult:
+        """Sampling result of one image: priors ``bboxes (N, 4)``, ``gt_bboxes (G, 4)``."""
+        pos_inds = torch.nonzero(assign_result.gt_inds > 0, as_tuple=False).squeeze(-1)
+        neg_inds = torch.nonzero(assign_result.gt_inds == 0, as_tuple=False).squeeze(-1)
+        pos_assigned = assign_result.gt_inds[pos_inds] - 1
+        pos_gt = (gt_bboxes[pos_assigned] if gt_bboxes.numel() else
+                  gt_bboxes.new_zeros((0, 4)))
+        return SamplingResult(pos_inds, neg_inds, bboxes[pos_inds], pos_gt, pos_assigned)
+
+    def sample_batched(self, assign_result: AssignResult) -> tuple[Tensor, Tensor]:
+        """``(pos_mask, neg_mask)``, each ``(B, N)`` bool, of a batched assignment."""
+        return assign_result.pos_mask, assign_result.neg_mask

@@ -1,0 +1,92 @@
+"""MaxIoUAssigner: hand-made example, ignore regions, batched == per image."""
+import torch
+
+from mmssd.models.task_modules import bbox_overlaps
+from mmssd.models.utils import pad_instances
+from mmssd.registry import TASK_UTILS
+
+GTS = torch.tensor([[0., 0., 10., 10.], [20., 20., 30., 30.]])
+LABELS = torch.tensor([3, 7])
+ANCHORS = torch.tensor([
+    [0., 0., 10., 10.],  # IoU 1 with gt 0 -> positive
+    [0., 0., 10., 5.],  # IoU .5 with gt 0 -> positive (>= pos_iou_thr)
+    [0., 0., 10., 4.],  # IoU .4 with gt 0 -> between thresholds: ignored
+    [50., 50., 60., 60.],  # IoU 0 -> negative
+    [20., 20., 25., 28.],  # IoU .4 with gt 1, its best anchor -> low-quality positive
+])
+
+
+def assigner(**kwargs):
+    cfg = {'type': 'MaxIoUAssigner', 'pos_iou_thr': 0.5, 'neg_iou_thr': 0.3, 'min_pos_iou': 0.1,
+           'gt_max_assign_all': False}
+    cfg.update(kwargs)
+    return TASK_UTILS.build(cfg)
+
+
+def test_hand_made_example():
+    result = assigner().assign(ANCHORS, GTS, gt_labels=LABELS)
+    assert result.gt_inds.tolist() == [1, 1, -1, 0, 2]
+    assert result.labels.tolist() == [3, 3, -1, -1, 7]
+    torch.testing.assert_close(result.max_overlaps, torch.tensor([1., .5, .4, 0., .4]))
+
+
+def test_min_pos_iou_blocks_low_quality_match():
+    result = assigner(min_pos_iou=0.45).assign(ANCHORS, GTS, gt_labels=LABELS)
+    assert result.gt_inds.tolist() == [1, 1, -1, 0, -1]
+    result = assigner(match_low_quality=False).assign(ANCHORS, GTS, gt_labels=LABELS)
+    assert result.gt_inds.tolist() == [1, 1, -1, 0, -1]
+
+
+def test_gt_max_assign_all_and_later_gt_wins():
+    anchors = torch.tensor([[0., 0., 10., 20.], [0., 0., 20., 10.], [40., 40., 50., 50.]])
+    gts = torch.tensor([[0., 0., 10., 10.], [0., 0., 10., 10.]])  # identical gts
+    all_best = assigner(gt_max_assign_all=True).assign(anchors, gts)
+    assert all_best.gt_inds.tolist() == [2, 2, 0]  # both tie at .5; gt 1 (later) wins
+    first_best = assigner(pos_iou_thr=0.6).assign(anchors, gts)
+    assert first_best.gt_inds.tolist() == [2, -1, 0]
+
+
+def test_no_gts_all_negative():
+    result = assigner().assign(ANCHORS, torch.zeros((0, 4)), gt_labels=torch.zeros(0).long())
+    assert result.gt_inds.tolist() == [0] * 5
+    assert result.labels.tolist() == [-1] * 5
+
+
+def test_ignore_iof():
+    ignore = torch.tensor([[49., 49., 61., 61.]])
+    result = assigner(ignore_iof_thr=0.5).assign(ANCHORS, GTS, gt_bboxes_ignore=ignore,
+                                                 gt_labels=LABELS)
+    assert result.gt_inds.tolist() == [1, 1, -1, -1, 2]
+
+
+def test_batched_equals_per_image():
+    g = torch.Generator().manual_seed(0)
+
+    def boxes(n):
+        xy = torch.rand(n, 2, generator=g) * 60
+        return torch.cat([xy, xy + torch.rand(n, 2, generator=g) * 30 + 2], 1)
+
+    anchors = boxes(200)
+    gts = [boxes(4), boxes(0), boxes(1), boxes(7)]
+    labels = [torch.randint(0, 5, (len(b),), generator=g) for b in gts]
+    for kwargs in ({'gt_max_assign_all': True}, {'gt_max_assign_all': False},
+                   {'neg_iou_thr': (0.1, 0.4)}):
+        a = assigner(min_pos_iou=0., **kwargs)
+        padded, valid = pad_instances(gts)
+        padded_labels, _ = pad_instances(labels, pad_value=-1)
+        batched = a.assign_batched(anchors, padded, valid, padded_labels)
+        for i in range(len(gts)):
+            single = a.assign(anchors, gts[i], gt_labels=labels[i])
+            assert torch.equal(batched.gt_inds[i], single.gt_inds)
+            assert torch.equal(batched.labels[i], single.labels)
+
+
+def test_bbox_overlaps_modes():
+    a = torch.tensor([[0., 0., 10., 10.]])
+    b = torch.tensor([[5., 0., 15., 10.], [20., 20., 30., 30.]])
+    torch.testing.assert_close(bbox_overlaps(a, b), torch.tensor([[50 / 150, 0.]]))
+    torch.testing.assert_close(bbox_overlaps(a, b, mode='iof'), torch.tensor([[.5, 0.]]))
+    torch.testing.assert_close(bbox_overlaps(a, b[:1], is_aligned=True),
+                               torch.tensor([50 / 150]))
+    batched = bbox_overlaps(torch.stack([a, a]), torch.stack([b, b]))
+    assert batched.shape == (2, 1, 2)
