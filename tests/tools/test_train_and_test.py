@@ -24,7 +24,7 @@ CONFIG = REPO / 'configs/demo/ssdlite_mobilenetv2_demo.py'
 pytestmark = pytest.mark.slow
 
 # A short schedule on a small slice of the demo data: enough to learn the easy shapes.
-SHORT_RUN = dict(epochs=6, num_train=320, num_val=60)
+SHORT_RUN = dict(epochs=10, num_train=480, num_val=60)
 
 
 def run_tool(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -56,7 +56,8 @@ def trained(demo_root: Path, tmp_path_factory) -> Path:
     work_dir = tmp_path_factory.mktemp('work')
     run_tool('tools/train.py', str(CONFIG), '--work-dir', str(work_dir), '--seed', '0',
              '--cfg-options', f"runner.max_epochs={SHORT_RUN['epochs']}",
-             'evaluation.interval=100', *data_options(demo_root), cwd=REPO)
+             'evaluation.interval=100', 'checkpoint_config.max_keep_ckpts=-1',
+             *data_options(demo_root), cwd=REPO)
     return work_dir
 
 
@@ -89,7 +90,7 @@ def test_test_tool_matches_pycocotools(trained: Path, demo_root: Path):
                       '--cfg-options', *data_options(demo_root), cwd=REPO)
     reported = {line.split(': ')[0]: float(line.split(': ')[1])
                 for line in result.stdout.splitlines() if line.startswith('bbox_mAP')}
-    assert reported['bbox_mAP_50'] >= 0.3, result.stdout  # well above chance after 6 epochs
+    assert reported['bbox_mAP_50'] >= 0.3, result.stdout  # well above chance after 300 iterations
 
     gt = COCO(str(demo_root / 'annotations/instances_val.json'))
     evaluator = COCOeval(gt, gt.loadRes(str(prefix) + '.bbox.json'), 'bbox')
