@@ -243,6 +243,8 @@ def translate_hooks(cfg: Config) -> dict:
     checkpoint = _plain(cfg.get('checkpoint_config') or {})
     checkpoint.pop('type', None)
     checkpoint.setdefault('interval', 1)
+    by_epoch, _ = _training_length(cfg)
+    checkpoint.setdefault('by_epoch', by_epoch)  # as mmcv 1.x's IterBasedRunner defaults
     evaluation = cfg.get('evaluation') or {}
     if evaluation.get('save_best'):
         checkpoint['save_best'] = evaluation['save_best']
@@ -275,7 +277,7 @@ def translate_visualizer(cfg: Config) -> dict:
                               f'{", ".join(_LOGGER_BACKENDS)}')
         if _LOGGER_BACKENDS[hook['type']] is not None:
             backends.append(_LOGGER_BACKENDS[hook['type']])
-    return dict(type='Visualizer', vis_backends=backends, name='visualizer')
+    return dict(type='Visualizer', vis_backends=backends)  # named after the experiment
 
 
 # --------------------------------------------------------------------------- environment

@@ -63,7 +63,7 @@ def test_loops_evaluator_and_hooks():
     assert kwargs['val_evaluator'] == dict(type='CocoMetric', metric='bbox', classwise=True)
     hooks = kwargs['default_hooks']
     assert hooks['checkpoint'] == dict(type='CheckpointHook', interval=2, max_keep_ckpts=3,
-                                       save_best='auto')
+                                       by_epoch=True, save_best='auto')
     assert hooks['logger'] == dict(type='LoggerHook', interval=10)
     assert [h['type'] for h in kwargs['custom_hooks']][-1] == 'EMAHook'
     backends = [b['type'] for b in kwargs['visualizer']['vis_backends']]
@@ -81,6 +81,7 @@ def test_resume_from_and_iter_runner():
                                              runner=dict(type='IterBasedRunner', max_iters=90)))
     assert (kwargs['load_from'], kwargs['resume']) == ('w/epoch_3.pth', True)
     assert kwargs['train_cfg'] == dict(type='IterBasedTrainLoop', max_iters=90, val_interval=2)
+    assert kwargs['default_hooks']['checkpoint']['by_epoch'] is False
 
 
 def test_test_config_uses_test_split_and_checkpoint():

@@ -1,5 +1,8 @@
+from .check_invalid_loss_hook import CheckInvalidLossHook
 from .checkpoint_hook import CheckpointHook
 from .eval_progress_bar_hook import EvalProgressBarHook
+from .num_class_check_hook import NumClassCheckHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 
-__all__ = ['CheckpointHook', 'EvalProgressBarHook', 'SafeCheckpointHook']
+__all__ = ['CheckInvalidLossHook', 'CheckpointHook', 'EvalProgressBarHook', 'NumClassCheckHook',
+           'SafeCheckpointHook']
