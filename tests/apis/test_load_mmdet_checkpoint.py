@@ -1,0 +1,49 @@
+"""An mmdetection SSD checkpoint loads into the model built from our config, key for key."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.runner import load_checkpoint
+
+from mmssd.apis import load_config
+from mmssd.registry import MODELS
+from mmssd.utils import register_all_modules
+
+REPO = Path(__file__).resolve().parents[2]
+REFERENCE = REPO.parent / 'shared' / 'reference' / 'mmdet_ssd_state_dicts.json'
+
+
+def mmdet_style_checkpoint(shapes: dict[str, list[int]], classes: tuple[str, ...]) -> dict:
+    """A checkpoint as mmdetection 2.x writes it, with random weights of the given shapes."""
+    generator = torch.Generator().manual_seed(0)
+    state_dict = {k: (torch.randint(0, 5, s, generator=generator) if k.endswith('tracked')
+                      else torch.randn(s, generator=generator)) for k, s in shapes.items()}
+    meta = {'mmdet_version': '2.28.2', 'mmcv_version': '1.7.1', 'CLASSES': classes,
+            'epoch': 24, 'iter': 100, 'time': time.asctime(), 'config': 'model = dict()'}
+    return {'meta': meta, 'state_dict': state_dict}
+
+
+@pytest.mark.parametrize('name, config', [
+    ('ssd300_voc0712', 'configs/pascal_voc/ssd300_voc0712.py'),
+    ('ssdlite_mobilenetv2_scratch_600e_coco',
+     'configs/ssd/ssdlite_mobilenetv2_scratch_600e_coco.py'),
+])
+def test_load_from_mmdet_checkpoint_without_key_mapping(name, config, tmp_path):
+    if not REFERENCE.is_file():
+        pytest.skip(f'mmdetection reference state dicts not found at {REFERENCE}')
+    shapes = json.loads(REFERENCE.read_text())['models'][name]['state_dict']
+    checkpoint = mmdet_style_checkpoint(shapes, tuple(f'c{i}' for i in range(20)))
+    path = tmp_path / f'{name}.pth'
+    torch.save(checkpoint, path)
+
+    register_all_modules()
+    model_cfg = load_config(str(REPO / config)).model
+    model_cfg.backbone.init_cfg = None
+    model = MODELS.build(model_cfg)
+    load_checkpoint(model, str(path), map_location='cpu', strict=True)  # weights_only inside
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, checkpoint['state_dict'][key]), key
