@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor
 
 
@@ -33,3 +34,17 @@ class AssignResult:
     def neg_mask(self) -> Tensor:
         """``(..., N)`` True where the prior is negative."""
         return self.gt_inds == 0
+
+    def add_gt_(self, gt_labels: Tensor) -> None:
+        """Prepend the ``G`` ground truths as priors matched to themselves (one image, in
+        place, as mmdetection's ``add_gt_``): ``gt_inds`` becomes ``[1..G, old]``,
+        ``max_overlaps`` ``[1]*G + old`` and ``labels`` ``[gt_labels, old]``."""
+        assert self.gt_inds.dim() == 1, 'add_gt_ works on the result of one image'
+        self_inds = torch.arange(1, len(gt_labels) + 1, dtype=torch.long,
+                                 device=self.gt_inds.device)
+        self.gt_inds = torch.cat([self_inds, self.gt_inds])
+        self.max_overlaps = torch.cat([self.max_overlaps.new_ones(len(gt_labels)),
+                                       self.max_overlaps])
+        if self.labels is not None:
+            self.labels = torch.cat([gt_labels.to(self.labels), self.labels])
+        self.num_gts = len(gt_labels)

@@ -27,29 +27,33 @@ def bbox_overlaps(bboxes1: Tensor, bboxes2: Tensor, mode: str = 'iou', is_aligne
     area1 = (bboxes1[..., 2] - bboxes1[..., 0]) * (bboxes1[..., 3] - bboxes1[..., 1])
     area2 = (bboxes2[..., 2] - bboxes2[..., 0]) * (bboxes2[..., 3] - bboxes2[..., 1])
     if is_aligned:
-        lt = torch.max(bboxes1[..., :2], bboxes2[..., :2])
-        rb = torch.min(bboxes1[..., 2:], bboxes2[..., 2:])
-        union_base = area1 + area2
-        a1 = area1
+        c1 = [bboxes1[..., i] for i in range(4)]
+        c2 = [bboxes2[..., i] for i in range(4)]
     else:
-        lt = torch.max(bboxes1[..., :, None, :2], bboxes2[..., None, :, :2])
-        rb = torch.min(bboxes1[..., :, None, 2:], bboxes2[..., None, :, 2:])
-        union_base = area1[..., :, None] + area2[..., None, :]
-        a1 = area1[..., :, None]
-    wh = (rb - lt).clamp(min=0)
-    overlap = wh[..., 0] * wh[..., 1]
-    union = a1 if mode == 'iof' else union_base - overlap
-    ious = overlap / union.clamp(min=eps)
+        c1 = [bboxes1[..., :, None, i] for i in range(4)]
+        c2 = [bboxes2[..., None, :, i] for i in range(4)]
+        area1, area2 = area1[..., :, None], area2[..., None, :]
+    # Per coordinate (no (..., M, N, 2) intermediates) and, when no gradient is needed, in
+    # place: the (B, G, N) overlaps of a batch are memory-bound on CPU.
+    inplace = not (torch.is_grad_enabled() and (bboxes1.requires_grad or bboxes2.requires_grad))
+    inter_w = torch.min(c1[2], c2[2]) - torch.max(c1[0], c2[0])
+    inter_h = torch.min(c1[3], c2[3]) - torch.max(c1[1], c2[1])
+    if inplace:
+        overlap = inter_w.clamp_(min=0).mul_(inter_h.clamp_(min=0))
+    else:
+        overlap = inter_w.clamp(min=0) * inter_h.clamp(min=0)
+    if mode == 'iof':
+        union = area1.clamp(min=eps)
+    elif inplace:
+        union = (area1 + area2).sub_(overlap).clamp_(min=eps)
+    else:
+        union = (area1 + area2 - overlap).clamp(min=eps)
+    ious = overlap.div_(union) if inplace and mode != 'giou' else overlap / union
     if mode != 'giou':
         return ious
-    if is_aligned:
-        enclosed_lt = torch.min(bboxes1[..., :2], bboxes2[..., :2])
-        enclosed_rb = torch.max(bboxes1[..., 2:], bboxes2[..., 2:])
-    else:
-        enclosed_lt = torch.min(bboxes1[..., :, None, :2], bboxes2[..., None, :, :2])
-        enclosed_rb = torch.max(bboxes1[..., :, None, 2:], bboxes2[..., None, :, 2:])
-    enclose_wh = (enclosed_rb - enclosed_lt).clamp(min=0)
-    enclose_area = (enclose_wh[..., 0] * enclose_wh[..., 1]).clamp(min=eps)
+    enclose_w = (torch.max(c1[2], c2[2]) - torch.min(c1[0], c2[0])).clamp(min=0)
+    enclose_h = (torch.max(c1[3], c2[3]) - torch.min(c1[1], c2[1])).clamp(min=0)
+    enclose_area = (enclose_w * enclose_h).clamp(min=eps)
     return ious - (enclose_area - union) / enclose_area
 
 

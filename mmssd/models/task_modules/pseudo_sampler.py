@@ -21,6 +21,9 @@ class SamplingResult:
         pos_bboxes: ``(P, 4)`` the positive priors.
         pos_gt_bboxes: ``(P, 4)`` their ground truths.
         pos_assigned_gt_inds: ``(P,)`` 0-based ground-truth index of each positive.
+        neg_bboxes: ``(Q, 4)`` the negative priors (None when not computed).
+        pos_is_gt: ``(P,)`` uint8, 1 where the positive is a ground truth added as a
+            proposal (None when not computed).
     """
 
     pos_inds: Tensor
@@ -28,6 +31,8 @@ class SamplingResult:
     pos_bboxes: Tensor
     pos_gt_bboxes: Tensor
     pos_assigned_gt_inds: Tensor
+    neg_bboxes: Tensor | None = None
+    pos_is_gt: Tensor | None = None
 
 
 @TASK_UTILS.register_module()
@@ -46,7 +51,9 @@ class PseudoSampler:
         pos_assigned = assign_result.gt_inds[pos_inds] - 1
         pos_gt = (gt_bboxes[pos_assigned] if gt_bboxes.numel() else
                   gt_bboxes.new_zeros((0, 4)))
-        return SamplingResult(pos_inds, neg_inds, bboxes[pos_inds], pos_gt, pos_assigned)
+        return SamplingResult(pos_inds, neg_inds, bboxes[pos_inds], pos_gt, pos_assigned,
+                              bboxes[neg_inds], pos_inds.new_zeros(len(pos_inds),
+                                                                   dtype=torch.uint8))
 
     def sample_batched(self, assign_result: AssignResult) -> tuple[Tensor, Tensor]:
         """``(pos_mask, neg_mask)``, each ``(B, N)`` bool, of a batched assignment."""

@@ -171,3 +171,25 @@ def test_reg_decoded_bbox_and_pos_weight_run():
 def test_allowed_border_is_rejected():
     with pytest.raises(ValueError, match='allowed_border'):
         build_head(train_cfg=dict(TRAIN_CFG, allowed_border=0))
+
+
+def test_all_images_without_gts_give_finite_background_only_loss():
+    """mmdetection 2.x semantics: negatives are mined ``neg_pos_ratio`` per positive, so a
+    batch without any ground truth mines no negative and both terms are exactly 0 (mmdet's
+    own SSD test asserts ``empty_cls_loss == 0``); the loss and gradients stay finite."""
+    g = torch.Generator().manual_seed(5)
+    head = build_head()
+    cls_scores, bbox_preds = random_outputs(head, 3, g)
+    empty = [torch.zeros((0, 4))] * 3
+    losses = head.loss(cls_scores, bbox_preds, empty, [torch.zeros(0, dtype=torch.long)] * 3,
+                       [{}] * 3)
+    assert all(torch.isfinite(v) for v in losses.values())
+    assert losses['loss_bbox'] == 0 and losses['loss_cls'] == 0
+    grads = torch.autograd.grad(losses['loss_cls'] + losses['loss_bbox'],
+                                cls_scores + bbox_preds, allow_unused=True)
+    assert all(grad is None or (torch.isfinite(grad).all() and not grad.any())
+               for grad in grads)
+    targets = head.get_targets(torch.cat(head.prior_generator.grid_priors(FEAT_SIZES)), empty,
+                               [torch.zeros(0, dtype=torch.long)] * 3)
+    assert (targets.labels == NUM_CLASSES).all() and not targets.bbox_weights.any()
+    assert (targets.label_weights == 1).all() and targets.num_total_pos == 3

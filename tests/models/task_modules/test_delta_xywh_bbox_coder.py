@@ -54,3 +54,20 @@ def test_batched_leading_dims_and_per_image_shapes():
     gts = random_boxes(12, g).view(2, 6, 4)
     torch.testing.assert_close(coder.encode(anchors, gts).view(-1, 4),
                                coder.encode(anchors.view(-1, 4), gts.view(-1, 4)))
+
+
+def test_decode_equals_paper_formula():
+    """``centre + delta * std * size`` and ``size * exp(delta * std)``, written out per box."""
+    g = torch.Generator().manual_seed(2)
+    stds = (0.1, 0.1, 0.2, 0.2)
+    coder = TASK_UTILS.build(dict(CODER, clip_border=False))
+    anchors, deltas = random_boxes(100, g).double(), torch.randn(100, 4, generator=g).double()
+    decoded = coder.decode(anchors, deltas)
+    expected = []
+    for (x1, y1, x2, y2), (dx, dy, dw, dh) in zip(anchors.tolist(), deltas.tolist(), strict=True):
+        w, h = x2 - x1, y2 - y1
+        cx = (x1 + x2) / 2 + dx * stds[0] * w
+        cy = (y1 + y2) / 2 + dy * stds[1] * h
+        new_w, new_h = w * math.exp(dw * stds[2]), h * math.exp(dh * stds[3])
+        expected.append([cx - new_w / 2, cy - new_h / 2, cx + new_w / 2, cy + new_h / 2])
+    torch.testing.assert_close(decoded, torch.tensor(expected, dtype=torch.float64))

@@ -1,7 +1,7 @@
-"""MaxIoUAssigner: hand-made example, ignore regions, batched == per image."""
+"""MaxIoUAssigner: hand-made example, ignore regions, batched == per image; RandomSampler."""
 import torch
 
-from mmssd.models.task_modules import bbox_overlaps
+from mmssd.models.task_modules import AssignResult, bbox_overlaps
 from mmssd.models.utils import pad_instances
 from mmssd.registry import TASK_UTILS
 
@@ -90,3 +90,66 @@ def test_bbox_overlaps_modes():
                                torch.tensor([50 / 150]))
     batched = bbox_overlaps(torch.stack([a, a]), torch.stack([b, b]))
     assert batched.shape == (2, 1, 2)
+
+
+def test_neg_iou_range_and_no_low_quality():
+    # max IoUs: 1, .5, .4, 0, .4 (the last is gt 1's best anchor)
+    result = assigner(neg_iou_thr=(0.1, 0.45), match_low_quality=False).assign(
+        ANCHORS, GTS, gt_labels=LABELS)
+    assert result.gt_inds.tolist() == [1, 1, 0, -1, 0]  # IoU 0 is below the range: ignored
+    result = assigner(neg_iou_thr=(0.1, 0.45)).assign(ANCHORS, GTS, gt_labels=LABELS)
+    assert result.gt_inds.tolist() == [1, 1, 0, -1, 2]
+
+
+def test_random_sampler_per_image():
+    torch.manual_seed(0)
+    sampler = TASK_UTILS.build({'type': 'RandomSampler', 'num': 4, 'pos_fraction': 0.25,
+                                'neg_pos_ub': -1, 'add_gt_as_proposals': True})
+    assign = assigner().assign(ANCHORS, GTS, gt_labels=LABELS)
+    result = sampler.sample(assign, ANCHORS, GTS, gt_labels=LABELS)
+    # the 2 gts become priors 0, 1 (positives); 1 of the 5 positives, 3 - ... negatives
+    assert assign.gt_inds.tolist() == [1, 2, 1, 1, -1, 0, 2]
+    assert len(result.pos_inds) == 1 and result.neg_inds.tolist() == [5]
+    pos = int(result.pos_inds[0])
+    assert result.pos_is_gt.tolist() == [int(pos < 2)]
+    all_priors = torch.cat([GTS, ANCHORS])
+    torch.testing.assert_close(result.pos_bboxes, all_priors[result.pos_inds])
+    torch.testing.assert_close(result.pos_gt_bboxes, GTS[assign.gt_inds[pos] - 1][None])
+    torch.testing.assert_close(result.neg_bboxes, ANCHORS[3:4])
+    bounded = TASK_UTILS.build({'type': 'RandomSampler', 'num': 10, 'pos_fraction': 0.5,
+                                'neg_pos_ub': 0, 'add_gt_as_proposals': False})
+    result = bounded.sample(assigner().assign(ANCHORS, GTS, gt_labels=LABELS), ANCHORS, GTS)
+    assert sorted(result.pos_inds.tolist()) == [0, 1, 4] and len(result.neg_inds) == 0
+
+
+def test_random_sampler_batched_budgets():
+    torch.manual_seed(0)
+    sampler = TASK_UTILS.build({'type': 'RandomSampler', 'num': 10, 'pos_fraction': 0.3,
+                                'neg_pos_ub': 2})
+    gt_inds = torch.tensor([[1] * 5 + [0] * 20 + [-1] * 5,  # 3 of 5 pos, then 6 negatives
+                            [0] * 30,  # no positive: max(1, 0) * 2 = 2 negatives
+                            [2] * 2 + [0] * 3 + [-1] * 25])  # 2 pos, all 3 negatives
+    pos_mask, neg_mask = sampler.sample_batched(AssignResult(None, gt_inds, gt_inds.float()))
+    assert pos_mask.sum(1).tolist() == [3, 0, 2] and neg_mask.sum(1).tolist() == [6, 2, 3]
+    assert (gt_inds[pos_mask] > 0).all() and (gt_inds[neg_mask] == 0).all()
+    counts = torch.zeros(5)
+    for _ in range(200):  # every positive is drawn about equally often
+        counts += sampler.sample_batched(AssignResult(None, gt_inds, gt_inds.float()))[0][0, :5]
+    assert counts.min() > 80 and counts.max() < 160
+
+
+def test_bbox_overlaps_in_place_and_autograd_paths_agree():
+    g = torch.Generator().manual_seed(3)
+    xy = torch.rand(2, 5, 2, generator=g) * 50
+    a = torch.cat([xy, xy + torch.rand(2, 5, 2, generator=g) * 20 + 1], -1)
+    b = torch.cat([xy[0] + 3, xy[0] + 15], -1)  # (5, 4), broadcast over the batch
+    for mode in ('iou', 'iof', 'giou'):
+        with torch.no_grad():
+            fast = bbox_overlaps(a, b, mode=mode)
+        leaf = a.clone().requires_grad_()
+        slow = bbox_overlaps(leaf, b, mode=mode)
+        slow.sum().backward()
+        torch.testing.assert_close(fast, slow.detach())
+        assert torch.isfinite(leaf.grad).all()
+    torch.testing.assert_close(bbox_overlaps(a[0], b, mode='giou').diagonal(),
+                               bbox_overlaps(a[0], b, mode='giou', is_aligned=True))
