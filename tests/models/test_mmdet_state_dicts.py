@@ -1,4 +1,4 @@
-"""Models built from the configs have mmdetection's exact state-dict keys, shapes and sizes."""
+"""Models built from the shipped configs match mmdetection: state-dict keys, shapes, sizes."""
 from __future__ import annotations
 
 import copy
@@ -12,43 +12,21 @@ from mmssd.registry import MODELS
 
 REPO = Path(__file__).parents[2]
 REFERENCE = REPO / '..' / 'shared' / 'reference' / 'mmdet_ssd_state_dicts.json'
-SSD300 = REPO / 'configs' / '_base_' / 'models' / 'ssd300.py'
-SSDLITE = REPO / 'configs' / '_base_' / 'models' / 'ssdlite_mobilenetv2.py'
-
-
-def ssd300_cfg(num_classes: int = 80, basesize_ratio_range=(0.15, 0.9)) -> dict:
-    """mmdetection's ssd300_coco / ssd300_voc0712 model, without the pretrained download."""
-    model = copy.deepcopy(Config.fromfile(str(SSD300)).model.to_dict())
-    model['backbone']['init_cfg'] = None
-    model['bbox_head']['num_classes'] = num_classes
-    model['bbox_head']['anchor_generator']['basesize_ratio_range'] = basesize_ratio_range
-    return model
-
-
-def ssd512_cfg(num_classes: int = 80, basesize_ratio_range=(0.1, 0.9)) -> dict:
-    """mmdetection's ssd512_coco / ssd512_voc0712 model (derived from SSD300 as it does)."""
-    model = ssd300_cfg(num_classes, basesize_ratio_range)
-    model['neck'].update(out_channels=(512, 1024, 512, 256, 256, 256, 256),
-                         level_strides=(2, 2, 2, 2, 1), level_paddings=(1, 1, 1, 1, 1),
-                         last_kernel_size=4)
-    model['bbox_head']['in_channels'] = (512, 1024, 512, 256, 256, 256, 256)
-    model['bbox_head']['anchor_generator'].update(
-        input_size=512, strides=[8, 16, 32, 64, 128, 256, 512],
-        ratios=[[2], [2, 3], [2, 3], [2, 3], [2, 3], [2], [2]])
-    return model
-
-
-def ssdlite_cfg() -> dict:
-    return copy.deepcopy(Config.fromfile(str(SSDLITE)).model.to_dict())
-
-
-MODEL_CFGS = {
-    'ssd300_coco': lambda: ssd300_cfg(80, (0.15, 0.9)),
-    'ssd300_voc0712': lambda: ssd300_cfg(20, (0.2, 0.9)),
-    'ssd512_coco': lambda: ssd512_cfg(80, (0.1, 0.9)),
-    'ssd512_voc0712': lambda: ssd512_cfg(20, (0.15, 0.9)),
-    'ssdlite_mobilenetv2_scratch_600e_coco': ssdlite_cfg,
+CONFIGS = {
+    'ssd300_coco': 'configs/ssd/ssd300_coco.py',
+    'ssd512_coco': 'configs/ssd/ssd512_coco.py',
+    'ssdlite_mobilenetv2_scratch_600e_coco': 'configs/ssd/ssdlite_mobilenetv2_scratch_600e_coco.py',
+    'ssd300_voc0712': 'configs/pascal_voc/ssd300_voc0712.py',
+    'ssd512_voc0712': 'configs/pascal_voc/ssd512_voc0712.py',
 }
+
+
+def model_cfg(name: str) -> dict:
+    """The model of a shipped config, without the pretrained download."""
+    model = copy.deepcopy(Config.fromfile(str(REPO / CONFIGS[name])).model.to_dict())
+    if model['backbone'].get('init_cfg', {}).get('type') == 'Pretrained':
+        model['backbone']['init_cfg'] = None
+    return model
 
 
 @pytest.fixture(scope='module')
@@ -62,10 +40,10 @@ def num_params(module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-@pytest.mark.parametrize('name', sorted(MODEL_CFGS))
+@pytest.mark.parametrize('name', sorted(CONFIGS))
 def test_state_dict_matches_mmdetection(name: str, reference: dict) -> None:
     expected = reference[name]
-    model = MODELS.build(MODEL_CFGS[name]())
+    model = MODELS.build(model_cfg(name))
     assert model.bbox_head.num_classes == expected['num_classes']
     shapes = {key: list(value.shape) for key, value in model.state_dict().items()}
     assert sorted(shapes) == sorted(expected['state_dict'])
