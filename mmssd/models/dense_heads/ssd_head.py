@@ -279,7 +279,8 @@ class SSDHead(BaseModule):
         Softmax scores; per level the ``nms_pre`` anchors of highest foreground score are
         decoded (clipped to ``img_shape``); with ``rescale`` boxes are divided by
         ``scale_factor`` (back to original image pixels); then per-class NMS keeps at most
-        ``max_per_img`` detections above ``score_thr``.
+        ``max_per_img`` detections above ``score_thr`` whose sides are at least
+        ``min_bbox_size``.
         """
         cfg = self.test_cfg if cfg is None else cfg
         if cfg is None:
@@ -309,7 +310,7 @@ class SSDHead(BaseModule):
             bboxes = bboxes / scale_factors_tensor(img_metas, bboxes)
         return [
             multiclass_nms(bboxes[i], scores[i], cfg['score_thr'], cfg['nms'],
-                           cfg.get('max_per_img', -1))
+                           cfg.get('max_per_img', -1), cfg.get('min_bbox_size', 0))
             for i in range(batch_size)
         ]
 

@@ -7,7 +7,7 @@ from torchvision.ops import batched_nms
 
 
 def multiclass_nms(multi_bboxes: Tensor, multi_scores: Tensor, score_thr: float, nms_cfg: dict,
-                   max_num: int = -1) -> tuple[Tensor, Tensor]:
+                   max_num: int = -1, min_bbox_size: float = 0) -> tuple[Tensor, Tensor]:
     """NMS per class, mmdetection 2.x style.
 
     Args:
@@ -17,6 +17,7 @@ def multiclass_nms(multi_bboxes: Tensor, multi_scores: Tensor, score_thr: float,
         nms_cfg: ``dict(type='nms', iou_threshold=...)``; ``class_agnostic=True`` suppresses
             across classes.
         max_num: keep at most this many detections (``-1``: all).
+        min_bbox_size: drop boxes whose width or height is below this (``0``: keep all).
 
     Returns:
         ``dets (k, 5)`` ``[x1, y1, x2, y2, score]`` sorted by score, and ``labels (k,)``.
@@ -39,6 +40,9 @@ def multiclass_nms(multi_bboxes: Tensor, multi_scores: Tensor, score_thr: float,
     labels = labels.view(1, -1).expand_as(scores)
     bboxes, scores, labels = bboxes.reshape(-1, 4), scores.reshape(-1), labels.reshape(-1)
     keep_mask = scores > score_thr
+    if min_bbox_size > 0:
+        widths, heights = bboxes[:, 2] - bboxes[:, 0], bboxes[:, 3] - bboxes[:, 1]
+        keep_mask &= (widths >= min_bbox_size) & (heights >= min_bbox_size)
     bboxes, scores, labels = bboxes[keep_mask], scores[keep_mask], labels[keep_mask]
     if bboxes.numel() == 0:
         return torch.cat([bboxes, scores[:, None]], -1), labels

@@ -1,0 +1,54 @@
+"""multiclass_nms against a plain greedy per-class NMS written out in the test."""
+import pytest
+import torch
+
+from mmssd.models.utils.multiclass_nms import multiclass_nms
+
+
+def iou(a: torch.Tensor, b: torch.Tensor) -> float:
+    w = (torch.min(a[2], b[2]) - torch.max(a[0], b[0])).clamp(min=0)
+    h = (torch.min(a[3], b[3]) - torch.max(a[1], b[1])).clamp(min=0)
+    inter = w * h
+    area = lambda box: (box[2] - box[0]) * (box[3] - box[1])  # noqa: E731
+    return float(inter / (area(a) + area(b) - inter))
+
+
+def greedy_nms(boxes, scores, score_thr, iou_thr, min_size=0.0):
+    """Per class: sort by score, keep a box unless it overlaps a kept one by > iou_thr."""
+    kept = []
+    for c in range(scores.size(1) - 1):
+        order = sorted(range(len(boxes)), key=lambda i: -float(scores[i, c]))
+        chosen = []
+        for i in order:
+            box, score = boxes[i], float(scores[i, c])
+            if score <= score_thr or min(box[2] - box[0], box[3] - box[1]) < min_size:
+                continue
+            if all(iou(box, boxes[j]) <= iou_thr for j in chosen):
+                chosen.append(i)
+                kept.append((score, c, i))
+    return sorted(kept, reverse=True)
+
+
+@pytest.mark.parametrize('min_size', [0.0, 8.0])
+def test_matches_greedy_reference(min_size):
+    generator = torch.Generator().manual_seed(0)
+    xy = torch.rand(60, 2, generator=generator) * 80
+    wh = torch.rand(60, 2, generator=generator) * 30 + 2
+    boxes = torch.cat([xy, xy + wh], 1)
+    scores = torch.rand(60, 4, generator=generator).softmax(-1)
+    dets, labels = multiclass_nms(boxes, scores, 0.1, dict(type='nms', iou_threshold=0.45),
+                                  min_bbox_size=min_size)
+    expected = greedy_nms(boxes, scores, 0.1, 0.45, min_size)
+    assert len(dets) == len(expected) > 0
+    assert dets[:, 4].tolist() == pytest.approx([s for s, _, _ in expected])
+    assert labels.tolist() == [c for _, c, _ in expected]
+    assert torch.equal(dets[:, :4], boxes[[i for _, _, i in expected]])
+
+
+def test_max_num_keeps_the_best_and_empty_input_works():
+    boxes = torch.tensor([[0., 0, 10, 10], [50, 50, 60, 60], [100, 100, 110, 110]])
+    scores = torch.tensor([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3]])
+    dets, labels = multiclass_nms(boxes, scores, 0.05, dict(iou_threshold=0.5), max_num=2)
+    assert dets[:, 4].tolist() == pytest.approx([0.9, 0.8]) and labels.tolist() == [0, 0]
+    dets, labels = multiclass_nms(boxes, scores, 0.95, dict(iou_threshold=0.5))
+    assert dets.shape == (0, 5) and labels.shape == (0,)
