@@ -13,7 +13,7 @@ import warnings
 from typing import Any
 
 import torch
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config
 
 
 class ConfigError(ValueError):
@@ -29,9 +29,7 @@ METRIC_FOR_DATASET = {'CocoDataset': 'CocoMetric', 'VOCDataset': 'VOCMetric'}
 
 def _plain(value: Any) -> Any:
     """A deep copy of ``value`` with every ``ConfigDict`` turned into a ``dict``."""
-    if isinstance(value, ConfigDict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, dict):
+    if isinstance(value, dict):  # ConfigDict included
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(_plain(v) for v in value)
@@ -258,7 +256,7 @@ def translate_hooks(cfg: Config) -> dict:
         checkpoint=dict(type='CheckpointHook', **checkpoint),
         sampler_seed=dict(type='DistSamplerSeedHook'),
     )
-    custom_hooks = MMSSD_HOOKS + list(_plain(cfg.get('custom_hooks') or []))
+    custom_hooks = _plain(MMSSD_HOOKS) + list(_plain(cfg.get('custom_hooks') or []))
     return dict(default_hooks=default_hooks, custom_hooks=custom_hooks)
 
 
@@ -346,7 +344,7 @@ def translate_test_config(cfg: Config, checkpoint: str,
         test_evaluator=build_evaluator(cfg, test_loader['dataset'], metric_options),
         default_hooks=dict(timer=dict(type='IterTimerHook'),
                            logger=dict(type='LoggerHook', interval=50)),
-        custom_hooks=MMSSD_HOOKS,
+        custom_hooks=_plain(MMSSD_HOOKS),
         load_from=checkpoint,
         resume=False,
         **_common_runtime(cfg),
