@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmssd.registry import MODELS
 
-from .utils import weight_reduce_loss
+from .utils import ElementwiseLoss
 
 
 def l1_loss(pred: Tensor, target: Tensor) -> Tensor:
@@ -16,7 +16,7 @@ def l1_loss(pred: Tensor, target: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
-class L1Loss(nn.Module):
+class L1Loss(ElementwiseLoss):
     """L1 loss module.
 
     Args:
@@ -24,17 +24,5 @@ class L1Loss(nn.Module):
         loss_weight: multiplier of the loss.
     """
 
-    def __init__(self, reduction: str = 'mean', loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.reduction = reduction
-        self.loss_weight = loss_weight
-
-    def forward(self, pred: Tensor, target: Tensor, weight: Tensor | None = None,
-                avg_factor: float | Tensor | None = None,
-                reduction_override: str | None = None) -> Tensor:
-        """Loss of ``pred`` against ``target`` (same shape), weighted by ``weight``."""
-        reduction = reduction_override or self.reduction
-        if target.numel() == 0:
-            return pred.sum() * 0
-        loss = l1_loss(pred, target)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+    def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
+        return l1_loss(pred, target)

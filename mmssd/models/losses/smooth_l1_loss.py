@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmssd.registry import MODELS
 
-from .utils import weight_reduce_loss
+from .utils import ElementwiseLoss
 
 
 def smooth_l1_loss(pred: Tensor, target: Tensor, beta: float = 1.0) -> Tensor:
@@ -18,7 +18,7 @@ def smooth_l1_loss(pred: Tensor, target: Tensor, beta: float = 1.0) -> Tensor:
 
 
 @MODELS.register_module()
-class SmoothL1Loss(nn.Module):
+class SmoothL1Loss(ElementwiseLoss):
     """Smooth L1 loss module.
 
     Args:
@@ -29,17 +29,8 @@ class SmoothL1Loss(nn.Module):
 
     def __init__(self, beta: float = 1.0, reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         self.beta = beta
-        self.reduction = reduction
-        self.loss_weight = loss_weight
 
-    def forward(self, pred: Tensor, target: Tensor, weight: Tensor | None = None,
-                avg_factor: float | Tensor | None = None,
-                reduction_override: str | None = None) -> Tensor:
-        """Loss of ``pred (..., 4)`` against ``target (..., 4)``, weighted by ``weight``."""
-        reduction = reduction_override or self.reduction
-        if target.numel() == 0:
-            return pred.sum() * 0
-        loss = smooth_l1_loss(pred, target, self.beta)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+    def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
+        return smooth_l1_loss(pred, target, self.beta)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 _REDUCTIONS = ('none', 'mean', 'sum')
 
@@ -33,3 +33,34 @@ def weight_reduce_loss(loss: Tensor, weight: Tensor | None = None, reduction: st
     if reduction != 'none':
         raise ValueError('avg_factor can not be used with reduction="sum"')
     return loss
+
+
+class ElementwiseLoss(nn.Module):
+    """Base of losses computed element by element, then weighted and reduced.
+
+    Subclasses implement :meth:`elementwise`; ``forward`` applies ``weight``,
+    ``reduction`` / ``reduction_override``, ``avg_factor`` and ``loss_weight``.
+
+    Args:
+        reduction: ``'none'``, ``'mean'`` or ``'sum'``.
+        loss_weight: multiplier of the loss.
+    """
+
+    def __init__(self, reduction: str = 'mean', loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+
+    def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
+        """The unreduced loss, same shape as ``pred``."""
+        raise NotImplementedError
+
+    def forward(self, pred: Tensor, target: Tensor, weight: Tensor | None = None,
+                avg_factor: float | Tensor | None = None,
+                reduction_override: str | None = None) -> Tensor:
+        """Loss of ``pred`` against ``target`` (same shape), weighted by ``weight``."""
+        reduction = reduction_override or self.reduction
+        if target.numel() == 0:
+            return pred.sum() * 0
+        loss = self.elementwise(pred, target)
+        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
