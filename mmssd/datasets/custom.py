@@ -177,8 +177,9 @@ class CustomDataset(Dataset):
         return self.pipeline(self._results(idx, with_ann=True))
 
     def prepare_test_img(self, idx: int) -> dict | None:
-        """Pipeline output for test image ``idx`` (no ``ann_info``)."""
-        return self.pipeline(self._results(idx, with_ann=False))
+        """Pipeline output for test image ``idx``; ``ann_info`` rides along for the
+        metrics (``Collect`` carries it into ``img_metas``)."""
+        return self.pipeline(self._results(idx, with_ann=True))
 
     def _rand_another(self, idx: int) -> int:
         """A random index with the same aspect-ratio group as ``idx``."""

@@ -68,10 +68,13 @@ def test_classes_from_file(coco_root: Path, tmp_path: Path):
         build(coco_root, classes=str(tmp_path / 'missing.txt'))
 
 
-def test_test_mode_keeps_all_and_has_no_ann(coco_root: Path):
-    ds = build(coco_root, test_mode=True, pipeline=[{'type': 'LoadImageFromFile'}])
+def test_test_mode_keeps_all_and_carries_gt_for_metrics(coco_root: Path):
+    ds = build(coco_root, test_mode=True, pipeline=[
+        {'type': 'LoadImageFromFile'}, {'type': 'Collect', 'keys': ['img'], 'meta_keys': []}])
     assert len(ds) == 5
-    assert 'ann_info' not in ds[2] and ds[2]['img_id'] == 3
+    meta = ds[2]['img_metas']
+    assert meta['img_id'] == 3
+    np.testing.assert_array_equal(meta['ann_info']['bboxes'], ds.get_ann_info(2)['bboxes'])
 
 
 def test_filter_empty_gt_off_keeps_empty_images(coco_root: Path):

@@ -103,7 +103,10 @@ class ToTensor:
 
 @TRANSFORMS.register_module()
 class Collect:
-    """Keep only ``keys``, and gather ``meta_keys`` (plus ``img_id``) into ``img_metas``.
+    """Keep only ``keys``, and gather ``meta_keys`` into ``img_metas``.
+
+    ``img_id`` and ``ann_info`` (the image's ground truth in original pixels, which the
+    metrics read) are always carried into ``img_metas`` when present.
 
     Output: ``{'img_metas': dict, **{k: results[k] for k in keys}}``.
     """
@@ -119,8 +122,9 @@ class Collect:
                            f'{sorted(results)}); add the transform that sets them or drop '
                            'them from `keys`/`meta_keys`')
         img_meta = {key: results[key] for key in self.meta_keys}
-        if 'img_id' in results:
-            img_meta['img_id'] = results['img_id']
+        for key in ('img_id', 'ann_info'):
+            if key in results:
+                img_meta[key] = results[key]
         data = {'img_metas': img_meta}
         for key in self.keys:
             data[key] = results[key]
