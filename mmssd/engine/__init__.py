@@ -1,4 +1,5 @@
 """The runtime: 2.x config vocabulary -> mmengine Runner, project hooks, safe checkpoints."""
+from .atomic_local_backend import install_atomic_local_backend
 from .checkpoint import install_safe_local_loader
 from .config_translation import ConfigError, translate_test_config, translate_train_config
 from .hooks import (
@@ -10,6 +11,7 @@ from .hooks import (
 )
 
 install_safe_local_loader()
+install_atomic_local_backend()
 
 __all__ = ['CheckInvalidLossHook', 'CheckpointHook', 'ConfigError', 'EvalProgressBarHook',
            'NumClassCheckHook', 'SafeCheckpointHook', 'translate_test_config',

@@ -1,0 +1,81 @@
+"""Draw detection or ground-truth boxes with class names onto an image."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import mmcv
+import numpy as np
+
+from .palette import class_palette
+
+BoxColour = tuple[int, int, int]
+
+
+def _text_colour(background: BoxColour) -> BoxColour:
+    """Black on light backgrounds, white on dark ones (BGR luma)."""
+    b, g, r = background
+    return (0, 0, 0) if 0.114 * b + 0.587 * g + 0.299 * r > 140 else (255, 255, 255)
+
+
+def _put_label(img: np.ndarray, text: str, x1: int, y1: int, colour: BoxColour,
+               font_scale: float) -> None:
+    """Write ``text`` on a filled box of ``colour`` just above (or inside) ``(x1, y1)``."""
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    (tw, th), baseline = cv2.getTextSize(text, font, font_scale, 1)
+    top = y1 - th - baseline - 2 if y1 - th - baseline - 2 >= 0 else y1
+    x1 = min(max(x1, 0), max(img.shape[1] - tw - 2, 0))
+    cv2.rectangle(img, (x1, top), (x1 + tw + 2, top + th + baseline + 2), colour, -1)
+    cv2.putText(img, text, (x1 + 1, top + th + 1), font, font_scale, _text_colour(colour), 1,
+                cv2.LINE_AA)
+
+
+def draw_boxes(img: np.ndarray | str, bboxes: np.ndarray, labels: np.ndarray,
+               class_names: Sequence[str], score_thr: float = 0.0,
+               colours: Sequence[BoxColour] | None = None, thickness: int = 2,
+               font_scale: float = 0.45, with_label: bool = True) -> np.ndarray:
+    """A copy of ``img`` with the boxes drawn in a colour per class, labelled.
+
+    Args:
+        img: (H, W, 3) uint8 BGR image or its path.
+        bboxes: (N, 4) ``[x1, y1, x2, y2]`` or (N, 5) with a score column.
+        labels: (N,) int class indices into ``class_names``.
+        class_names: names of the classes.
+        score_thr: boxes with a score below it are left out (only with 5 columns).
+        colours: one BGR colour per class; default :func:`class_palette`.
+        thickness: box line width in pixels.
+        font_scale: OpenCV font scale of the labels.
+        with_label: write ``name`` or ``name|score`` on a filled background.
+
+    Returns:
+        (H, W, 3) uint8 BGR image.
+    """
+    canvas = np.ascontiguousarray(mmcv.imread(img) if isinstance(img, str) else img.copy())
+    bboxes = np.asarray(bboxes, np.float32)
+    bboxes = bboxes.reshape(0, 4) if bboxes.size == 0 else bboxes
+    labels = np.asarray(labels, np.int64).reshape(-1)
+    if len(bboxes) != len(labels):
+        raise ValueError(f'draw_boxes: {len(bboxes)} boxes but {len(labels)} labels')
+    if bboxes.shape[1] == 5 and score_thr > 0:
+        keep = bboxes[:, 4] >= score_thr
+        bboxes, labels = bboxes[keep], labels[keep]
+    colours = list(colours) if colours is not None else class_palette(len(class_names))
+    for box, label in zip(bboxes, labels, strict=True):
+        colour = tuple(int(c) for c in colours[label])
+        x1, y1, x2, y2 = (int(round(v)) for v in box[:4])
+        cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, thickness)
+        if with_label:
+            text = class_names[label] if label < len(class_names) else f'class {label}'
+            if box.shape[0] == 5:
+                text += f'|{box[4]:.2f}'
+            _put_label(canvas, text, x1, y1, colour, font_scale)
+    return canvas
+
+
+def draw_result(img: np.ndarray | str, result: Sequence[np.ndarray],
+                class_names: Sequence[str], score_thr: float = 0.3,
+                **kwargs) -> np.ndarray:
+    """Draw a detector result (per class, an (n, 5) array) onto ``img``."""
+    bboxes = np.concatenate([np.asarray(r, np.float32).reshape(-1, 5) for r in result])
+    labels = np.concatenate([np.full(len(r), i, np.int64) for i, r in enumerate(result)])
+    return draw_boxes(img, bboxes, labels, class_names, score_thr=score_thr, **kwargs)
