@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from mmssd.engine import translate_test_config
 from mmssd.utils import register_all_modules
+
+from .runner_factory import make_runner
 
 
 def evaluate_detector(cfg: Config, checkpoint: str, metric_options: dict | None = None,
@@ -27,5 +28,5 @@ def evaluate_detector(cfg: Config, checkpoint: str, metric_options: dict | None 
     if not evaluators:
         raise ValueError('nothing to do: give `out` or set `evaluate=True`')
     kwargs['test_evaluator'] = evaluators
-    runner = Runner(**kwargs, cfg=cfg)
+    runner = make_runner(kwargs, cfg)
     return runner.test()

@@ -7,11 +7,13 @@ from mmengine.runner import Runner
 from mmssd.engine import translate_train_config
 from mmssd.utils import register_all_modules
 
+from .runner_factory import make_runner
+
 
 def build_train_runner(cfg: Config, validate: bool = True) -> Runner:
     """An mmengine ``Runner`` set up from the 2.x keys of ``cfg`` (``work_dir`` must be set)."""
     register_all_modules()
-    return Runner(**translate_train_config(cfg, validate=validate), cfg=cfg)
+    return make_runner(translate_train_config(cfg, validate=validate), cfg)
 
 
 def train_detector(cfg: Config, validate: bool = True) -> Runner:

@@ -2,6 +2,7 @@
 from .atomic_local_backend import install_atomic_local_backend
 from .checkpoint import install_safe_local_loader
 from .config_translation import ConfigError, translate_test_config, translate_train_config
+from .distributed import DeviceAwareDistributedDataParallel, init_distributed
 from .hooks import (
     CheckInvalidLossHook,
     CheckpointHook,
@@ -13,6 +14,7 @@ from .hooks import (
 install_safe_local_loader()
 install_atomic_local_backend()
 
-__all__ = ['CheckInvalidLossHook', 'CheckpointHook', 'ConfigError', 'EvalProgressBarHook',
+__all__ = ['CheckInvalidLossHook', 'CheckpointHook', 'ConfigError',
+           'DeviceAwareDistributedDataParallel', 'EvalProgressBarHook', 'init_distributed',
            'NumClassCheckHook', 'SafeCheckpointHook', 'translate_test_config',
            'translate_train_config']

@@ -351,9 +351,21 @@ def translate_test_config(cfg: Config, checkpoint: str,
     )
 
 
+def translate_model_wrapper(cfg: Config) -> dict:
+    """``model_wrapper_cfg`` (DDP that also runs on CPU) with ``find_unused_parameters``.
+
+    The type carries its scope: mmengine's Runner looks wrappers up in its root registry.
+    """
+    wrapper = dict(type='mmssd.DeviceAwareDistributedDataParallel', broadcast_buffers=False,
+                   find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper.update(_plain(cfg.get('model_wrapper_cfg') or {}))
+    return wrapper
+
+
 def _common_runtime(cfg: Config) -> dict:
     return dict(
         launcher=cfg.get('launcher', 'none'),
+        model_wrapper_cfg=translate_model_wrapper(cfg),
         env_cfg=translate_environment(cfg),
         log_level=cfg.get('log_level', 'INFO'),
         log_processor=dict(by_epoch=cfg.get('runner', {}).get('type') != 'IterBasedRunner'),
