@@ -1,4 +1,4 @@
-"""``CocoDataset``: COCO-format json read with pycocotools."""
+"""``CocoDataset``: COCO-format json, parsed once at init (indexed with pycocotools)."""
 from __future__ import annotations
 
 import contextlib
@@ -9,6 +9,7 @@ from pycocotools.coco import COCO
 
 from mmssd.registry import DATASETS
 
+from .annotation_files import load_json
 from .custom import CustomDataset
 
 COCO_CLASSES = (
@@ -25,10 +26,48 @@ COCO_CLASSES = (
     'toothbrush')
 
 
-def load_coco(ann_file: str) -> COCO:
-    """A pycocotools ``COCO`` of ``ann_file`` (its progress prints silenced)."""
+#: Top-level keys a COCO detection json must have (``annotations`` may be absent in test sets).
+REQUIRED_COCO_KEYS = ('images', 'categories')
+#: Keys each image entry must have.
+REQUIRED_IMAGE_KEYS = ('id', 'file_name', 'width', 'height')
+AREA_NOT_POSITIVE = "dropped: the annotation's `area` is <= 0"
+
+
+def check_coco_dict(data: object, ann_file: str) -> None:
+    """Raise a ``ValueError`` naming ``ann_file`` and the key when ``data`` is not COCO-shaped."""
+    if not isinstance(data, dict):
+        raise ValueError(f'annotation file {ann_file} holds a {type(data).__name__}; a COCO '
+                         f'json is an object with keys {list(REQUIRED_COCO_KEYS)} + annotations')
+    for key in REQUIRED_COCO_KEYS:
+        if not isinstance(data.get(key), list):
+            raise ValueError(f'annotation file {ann_file}: top-level key `{key}` is missing or '
+                             'not a list; expected a COCO-format json')
+    for i, img in enumerate(data['images']):
+        missing = [k for k in REQUIRED_IMAGE_KEYS if k not in img]
+        if missing:
+            raise ValueError(f'annotation file {ann_file}: images[{i}] lacks {missing}; each '
+                             f'image needs {list(REQUIRED_IMAGE_KEYS)}')
+
+
+def coco_from_dict(data: dict) -> COCO:
+    """A pycocotools ``COCO`` indexing ``data`` (its progress prints silenced)."""
+    coco = COCO()
+    coco.dataset = data
     with contextlib.redirect_stdout(io.StringIO()):
-        return COCO(ann_file)
+        coco.createIndex()
+    return coco
+
+
+def load_coco(ann_file: str) -> COCO:
+    """A pycocotools ``COCO`` of ``ann_file``.
+
+    Raises:
+        ValueError: malformed json (names the file and the error position) or not a
+            COCO detection json (names the missing key).
+    """
+    data = load_json(ann_file)
+    check_coco_dict(data, ann_file)
+    return coco_from_dict(data)
 
 
 def cat_ids_for_classes(coco: COCO, classes: tuple[str, ...], ann_file: str) -> list[int]:
@@ -51,11 +90,17 @@ def cat_ids_for_classes(coco: COCO, classes: tuple[str, ...], ann_file: str) -> 
 class CocoDataset(CustomDataset):
     """COCO detection dataset; ``classes`` picks a subset, labelled 0..K-1 in its order.
 
-    Crowd boxes (``iscrowd=1``) become ``bboxes_ignore``; boxes with w < 1, h < 1,
-    area <= 0 or outside the image are skipped. Every sample carries ``img_id``.
+    All annotations are parsed at init into the middle format of
+    :class:`CustomDataset` (``data_infos[i]['ann']``). Crowd boxes (``iscrowd=1``)
+    become ``bboxes_ignore`` / ``labels_ignore``; annotations flagged ``ignore`` or of
+    other categories are left out. As in mmdetection 2.x, boxes with ``w < 1`` or
+    ``h < 1`` (``MIN_BOX_SIDE``) or a non-positive ``area`` are dropped; the shared box
+    sanity drops and clips the rest (one warning per dataset counts them). Every sample
+    carries ``img_id`` (the COCO image id).
     """
 
     CLASSES = COCO_CLASSES
+    MIN_BOX_SIDE = 1.0
 
     def load_annotations(self, ann_file: str) -> list[dict]:
         self.coco = load_coco(ann_file)
@@ -66,57 +111,50 @@ class CocoDataset(CustomDataset):
         for img_id in self.img_ids:
             info = dict(self.coco.loadImgs([img_id])[0])
             info['filename'] = info['file_name']
+            anns = self.coco.loadAnns(self.coco.getAnnIds(imgIds=[img_id]))
+            info['ann'] = self._parse_ann_info(info, anns)
             data_infos.append(info)
         return data_infos
+
+    def ann_location(self, idx: int) -> str:
+        info = self.data_infos[idx]
+        return f"image id {info['id']} ('{info['filename']}') of {self.ann_file}"
 
     def _img_id(self, idx: int) -> int:
         return int(self.data_infos[idx]['id'])
 
-    def get_ann_info(self, idx: int) -> dict:
-        img_info = self.data_infos[idx]
-        ann_ids = self.coco.getAnnIds(imgIds=[img_info['id']])
-        return self._parse_ann_info(img_info, self.coco.loadAnns(ann_ids))
-
     def get_cat_ids(self, idx: int) -> list[int]:
+        """COCO category ids of all annotations of image ``idx`` (as mmdetection 2.x)."""
         ann_ids = self.coco.getAnnIds(imgIds=[self.data_infos[idx]['id']])
         return [ann['category_id'] for ann in self.coco.loadAnns(ann_ids)]
 
     def _parse_ann_info(self, img_info: dict, ann_info: list[dict]) -> dict:
-        """COCO annotations of one image -> ``bboxes``/``labels``/``bboxes_ignore`` (xyxy)."""
-        bboxes, labels, ignore = [], [], []
+        """COCO annotations of one image -> ``bboxes``/``labels``/``bboxes_ignore``/
+        ``labels_ignore`` (xyxy, before the box sanity)."""
+        bboxes, labels, ignore, ignore_labels = [], [], [], []
         for ann in ann_info:
             if ann.get('ignore', False) or ann['category_id'] not in self.cat2label:
                 continue
-            x1, y1, w, h = ann['bbox']
-            inter_w = max(0, min(x1 + w, img_info['width']) - max(x1, 0))
-            inter_h = max(0, min(y1 + h, img_info['height']) - max(y1, 0))
-            if inter_w * inter_h == 0 or ann.get('area', w * h) <= 0 or w < 1 or h < 1:
+            if ann.get('area', 1) <= 0:
+                where = f"image id {img_info['id']} ('{img_info['file_name']}') of {self.ann_file}"
+                self.box_log.add(AREA_NOT_POSITIVE, where)
                 continue
+            x1, y1, w, h = ann['bbox']
             box = [x1, y1, x1 + w, y1 + h]
+            label = self.cat2label[ann['category_id']]
             if ann.get('iscrowd', False):
                 ignore.append(box)
+                ignore_labels.append(label)
             else:
                 bboxes.append(box)
-                labels.append(self.cat2label[ann['category_id']])
+                labels.append(label)
         return {'bboxes': np.array(bboxes, np.float32).reshape(-1, 4),
                 'labels': np.array(labels, np.int64),
-                'bboxes_ignore': np.array(ignore, np.float32).reshape(-1, 4)}
+                'bboxes_ignore': np.array(ignore, np.float32).reshape(-1, 4),
+                'labels_ignore': np.array(ignore_labels, np.int64)}
 
     def _filter_imgs(self, min_size: int = 32) -> list[int]:
-        """Images >= ``min_size`` px per side that (with ``filter_empty_gt``) have an
-        annotation of the chosen classes; also narrows ``img_ids`` to them."""
-        with_ann = {ann['image_id'] for ann in self.coco.anns.values()}
-        in_cats: set[int] = set()
-        for cat_id in self.cat_ids:
-            in_cats |= set(self.coco.catToImgs[cat_id])
-        in_cats &= with_ann
-        valid_inds, valid_ids = [], []
-        for i, info in enumerate(self.data_infos):
-            img_id = self.img_ids[i]
-            if self.filter_empty_gt and img_id not in in_cats:
-                continue
-            if min(info['width'], info['height']) >= min_size:
-                valid_inds.append(i)
-                valid_ids.append(img_id)
-        self.img_ids = valid_ids
+        """As :meth:`CustomDataset._filter_imgs`; also narrows ``img_ids`` to the kept images."""
+        valid_inds = super()._filter_imgs(min_size)
+        self.img_ids = [self.img_ids[i] for i in valid_inds]
         return valid_inds

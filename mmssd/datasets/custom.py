@@ -3,7 +3,13 @@
 Annotation format (a json or pickle list, one dict per image)::
 
     [{'filename': 'a.jpg', 'width': 1280, 'height': 720, ['id': 7,]
-      'ann': {'bboxes': (n, 4) xyxy, 'labels': (n,), 'bboxes_ignore': (k, 4) optional}}]
+      'ann': {'bboxes': (n, 4) xyxy, 'labels': (n,),
+              'bboxes_ignore': (k, 4) optional, 'labels_ignore': (k,) optional}}]
+
+All annotations are parsed once, at init (subclasses override :meth:`load_annotations`
+and return this same middle format), then every image's boxes go through the shared
+load-time box sanity (:mod:`mmssd.datasets.box_sanity`), which emits at most one
+warning per dataset.
 
 ``dataset[i]`` builds the results dict of ``docs/architecture.md`` (``img_info``,
 ``ann_info``, ``img_prefix``, ``img_id``, ``bbox_fields``) and runs the pipeline on it.
@@ -20,11 +26,22 @@ from torch.utils.data import Dataset
 
 from mmssd.registry import DATASETS
 
+from .annotation_files import check_ann_file, check_img_prefix, load_annotation_file
+from .box_sanity import as_boxes, as_labels, box_sanity_message, sanitize_ann
+from .issue_log import IssueLog, warn_annotations
 from .pipelines import Compose
+
+#: Keys every entry of the middle format must have.
+REQUIRED_INFO_KEYS = ('filename', 'width', 'height')
 
 
 def _join_root(data_root: str | None, path: str | None) -> str | None:
-    """``data_root / path`` unless ``path`` is empty/None or absolute."""
+    """``data_root / path`` unless ``path`` is empty/None or absolute (lists: each entry).
+
+    Relative results stay relative: they resolve from the current working directory.
+    """
+    if isinstance(path, (list, tuple)):
+        return [_join_root(data_root, p) for p in path]
     if data_root is None or not path or osp.isabs(path):
         return path
     return osp.join(data_root, path)
@@ -44,11 +61,20 @@ class CustomDataset(Dataset):
         seg_prefix: kept for 2.x compatibility (unused by box detection).
         proposal_file: optional pickle of per-image proposals.
         test_mode: keep every image and run the pipeline without retries.
-        filter_empty_gt: in train mode, drop images without ground-truth boxes.
-        file_client_args: kept for 2.x compatibility.
+        filter_empty_gt: in train mode, drop images without any box of the chosen
+            classes (neither ``bboxes`` nor ``bboxes_ignore``).
+        file_client_args: kept for 2.x compatibility (a non-disk backend skips the
+            ``img_prefix`` existence check).
+
+    Raises:
+        TypeError: ``ann_file`` is a list (see :func:`mmssd.datasets.build_dataset`).
+        FileNotFoundError: ``ann_file`` or a non-empty local ``img_prefix`` is missing.
+        ValueError: the annotation file cannot be parsed (the message names it).
     """
 
     CLASSES: tuple[str, ...] | None = None
+    #: Boxes narrower or shorter than this (px) are dropped at load (0: only empty ones).
+    MIN_BOX_SIDE: float = 0.0
 
     def __init__(self, ann_file: str, pipeline: Sequence[dict], classes: str | Sequence[str] |
                  None = None, data_root: str | None = None, img_prefix: str = '',
@@ -64,11 +90,11 @@ class CustomDataset(Dataset):
         self.filter_empty_gt = filter_empty_gt
         self.file_client_args = file_client_args
         self.CLASSES = self.get_classes(classes)
-        if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(
-                f'annotation file not found: {self.ann_file} (config key `ann_file`='
-                f'{ann_file!r}, data_root={data_root!r})')
+        check_ann_file(self.ann_file, ann_file, data_root)
+        check_img_prefix(self.img_prefix, img_prefix, data_root, file_client_args)
+        self.box_log = IssueLog()
         self.data_infos = self.load_annotations(self.ann_file)
+        self._sanitize_boxes()
         self.proposals = (self.load_proposals(self.proposal_file)
                           if self.proposal_file is not None else None)
         if not test_mode:
@@ -113,20 +139,52 @@ class CustomDataset(Dataset):
 
     # ------------------------------------------------------------------ annotations
     def load_annotations(self, ann_file: str) -> list[dict]:
-        """The list of per-image info dicts (json or pickle)."""
-        return list(mmengine.load(ann_file))
+        """The list of per-image info dicts (json or pickle, the middle format above).
+
+        Raises:
+            ValueError: not a list of dicts with ``filename``, ``width`` and ``height``.
+        """
+        infos = load_annotation_file(ann_file)
+        if not isinstance(infos, list):
+            raise ValueError(f'annotation file {ann_file} holds a {type(infos).__name__}; '
+                             f'{self.__class__.__name__} expects a list with one dict per image')
+        for i, info in enumerate(infos):
+            missing = [k for k in REQUIRED_INFO_KEYS if not isinstance(info, dict) or k not in info]
+            if missing:
+                raise ValueError(f'annotation file {ann_file}, entry {i}: missing {missing}; '
+                                 f'each entry needs {list(REQUIRED_INFO_KEYS)} (and `ann`)')
+        return infos
+
+    def ann_location(self, idx: int) -> str:
+        """Names image ``idx`` of ``data_infos`` in warnings and errors."""
+        return f"{self.ann_file} entry {idx} ('{self.data_infos[idx]['filename']}')"
+
+    def _sanitize_boxes(self) -> None:
+        """Run the shared box sanity over every image's ``ann``; warn once if anything changed."""
+        for i, info in enumerate(self.data_infos):
+            if info.get('ann') is None:
+                continue
+            info['ann'] = sanitize_ann(info['ann'], info['width'], info['height'],
+                                       self.ann_location(i), self.box_log, self.MIN_BOX_SIDE)
+        if self.box_log:
+            warn_annotations(box_sanity_message(self.__class__.__name__, self.ann_file,
+                                                self.box_log))
 
     def load_proposals(self, proposal_file: str) -> list:
         return mmengine.load(proposal_file)
 
     def get_ann_info(self, idx: int) -> dict:
-        """``ann_info`` of image ``idx``: ``bboxes`` (N, 4) float32 xyxy, ``labels`` (N,)
-        int64, ``bboxes_ignore`` (M, 4) float32."""
-        ann = self.data_infos[idx].get('ann', {})
-        return {
-            'bboxes': np.asarray(ann.get('bboxes', []), np.float32).reshape(-1, 4),
-            'labels': np.asarray(ann.get('labels', []), np.int64).reshape(-1),
-            'bboxes_ignore': np.asarray(ann.get('bboxes_ignore', []), np.float32).reshape(-1, 4)}
+        """``ann_info`` of image ``idx`` (fresh copies, safe to modify).
+
+        ``bboxes`` (N, 4) float32 xyxy, ``labels`` (N,) int64, ``bboxes_ignore`` (M, 4)
+        float32, and ``labels_ignore`` (M,) int64 when the annotations give it.
+        """
+        ann = self.data_infos[idx].get('ann') or {}
+        out = {'bboxes': as_boxes(ann.get('bboxes')), 'labels': as_labels(ann.get('labels')),
+               'bboxes_ignore': as_boxes(ann.get('bboxes_ignore'))}
+        if 'labels_ignore' in ann:
+            out['labels_ignore'] = as_labels(ann['labels_ignore'])
+        return out
 
     def get_cat_ids(self, idx: int) -> list[int]:
         """Labels present in image ``idx``."""
@@ -136,14 +194,19 @@ class CustomDataset(Dataset):
         return int(self.data_infos[idx].get('id', idx))
 
     # ------------------------------------------------------------------ filtering
+    def _has_boxes(self, idx: int) -> bool:
+        """Whether image ``idx`` has a box of the chosen classes (ignored boxes count)."""
+        ann = self.data_infos[idx].get('ann') or {}
+        return any(len(as_boxes(ann.get(key))) for key in ('bboxes', 'bboxes_ignore'))
+
     def _filter_imgs(self, min_size: int = 32) -> list[int]:
-        """Indices of images at least ``min_size`` px per side (and with gt boxes when
-        ``filter_empty_gt``)."""
+        """Indices of images at least ``min_size`` px per side (and, with
+        ``filter_empty_gt``, with a box: see :meth:`_has_boxes`)."""
         valid = []
         for i, info in enumerate(self.data_infos):
             if min(info['width'], info['height']) < min_size:
                 continue
-            if self.filter_empty_gt and len(self.get_ann_info(i)['labels']) == 0:
+            if self.filter_empty_gt and not self._has_boxes(i):
                 continue
             valid.append(i)
         return valid

@@ -193,6 +193,19 @@ def render_image(rng: np.random.Generator, height: int,
     return img, objects
 
 
+def render_indexed(seed: int, split: str, idx: int,
+                   size_range: tuple[int, int]) -> tuple[np.ndarray, list[DrawnObject]]:
+    """Image ``idx`` of ``split`` (H, W, 3 uint8 BGR) and its objects.
+
+    Deterministic: drawn from a generator seeded with ``(seed, split index, idx)``; the
+    side lengths are drawn first, inclusive of ``size_range``. The COCO and VOC layouts
+    both render through this, so they hold the same images.
+    """
+    rng = np.random.default_rng([seed, SPLITS.index(split), idx])
+    height, width = (int(v) for v in rng.integers(size_range[0], size_range[1] + 1, 2))
+    return render_image(rng, height, width)
+
+
 # --------------------------------------------------------------------------- COCO json
 def _params(split: str, num_images: int, seed: int, size_range: tuple[int, int]) -> dict:
     return {'generator': 'mmssd.datasets.demo_shapes', 'version': GENERATOR_VERSION,
@@ -206,11 +219,9 @@ def make_split(out_dir: str, split: str, num_images: int, seed: int,
     img_dir = osp.join(out_dir, split)
     os.makedirs(img_dir, exist_ok=True)
     images, annotations = [], []
-    split_id = SPLITS.index(split)
     for idx in range(num_images):
-        rng = np.random.default_rng([seed, split_id, idx])
-        height, width = (int(v) for v in rng.integers(size_range[0], size_range[1] + 1, 2))
-        img, objects = render_image(rng, height, width)
+        img, objects = render_indexed(seed, split, idx, size_range)
+        height, width = img.shape[:2]
         file_name = f'{idx:06d}.jpg'
         cv2.imwrite(osp.join(img_dir, file_name), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
         images.append({'id': idx + 1, 'file_name': file_name, 'height': height, 'width': width})

@@ -1,5 +1,6 @@
 """The runtime: 2.x config vocabulary -> mmengine Runner, project hooks, safe checkpoints."""
 from .atomic_local_backend import install_atomic_local_backend
+from .autocast_optim_wrapper import AutocastOptimWrapper
 from .checkpoint import install_safe_local_loader
 from .config_translation import ConfigError, translate_test_config, translate_train_config
 from .distributed import DeviceAwareDistributedDataParallel, init_distributed
@@ -10,11 +11,12 @@ from .hooks import (
     NumClassCheckHook,
     SafeCheckpointHook,
 )
+from .mmcv_lr_schedulers import ExpWarmupLR, MMCVCosineAnnealingLR, MMCVPolyLR
 
 install_safe_local_loader()
 install_atomic_local_backend()
 
-__all__ = ['CheckInvalidLossHook', 'CheckpointHook', 'ConfigError',
-           'DeviceAwareDistributedDataParallel', 'EvalProgressBarHook', 'init_distributed',
-           'NumClassCheckHook', 'SafeCheckpointHook', 'translate_test_config',
-           'translate_train_config']
+__all__ = ['AutocastOptimWrapper', 'CheckInvalidLossHook', 'CheckpointHook', 'ConfigError',
+           'DeviceAwareDistributedDataParallel', 'EvalProgressBarHook', 'ExpWarmupLR',
+           'init_distributed', 'MMCVCosineAnnealingLR', 'MMCVPolyLR', 'NumClassCheckHook',
+           'SafeCheckpointHook', 'translate_test_config', 'translate_train_config']

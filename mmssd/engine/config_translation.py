@@ -9,11 +9,14 @@ A 2.x config (``data``, ``optimizer``, ``optimizer_config``, ``lr_config``, ``ru
 from __future__ import annotations
 
 import copy
+import difflib
 import warnings
 from typing import Any
 
 import torch
 from mmengine.config import Config
+
+from mmssd.datasets.builder import expand_dataset_config, leaf_dataset_configs
 
 
 class ConfigError(ValueError):
@@ -21,7 +24,8 @@ class ConfigError(ValueError):
 
 
 #: Hooks every mmssd run has: safe checkpoints and progress bars for evaluation.
-MMSSD_HOOKS = [dict(type='SafeCheckpointHook'), dict(type='EvalProgressBarHook')]
+MMSSD_HOOKS = [dict(type='SafeCheckpointHook'), dict(type='EvalProgressBarHook'),
+               dict(type='EpochSeedHook')]
 
 #: Metric used for each dataset type when ``evaluation`` names no metric class.
 METRIC_FOR_DATASET = {'CocoDataset': 'CocoMetric', 'VOCDataset': 'VOCMetric'}
@@ -57,15 +61,35 @@ def translate_model(cfg: Config) -> dict:
 
 
 # --------------------------------------------------------------------------- data
+def translate_dataset(dataset: Any, split: str) -> dict:
+    """One 2.x ``data.<split>`` dataset config -> the config mmengine's Runner builds.
+
+    A list of configs, or a list ``ann_file`` (with per-file ``img_prefix``, ...),
+    becomes a ``ConcatDataset`` config, inside wrappers too
+    (:func:`mmssd.datasets.expand_dataset_config`): the Runner builds datasets with
+    mmengine's root registry, which knows nothing of the 2.x list form. Val/test
+    datasets get ``test_mode=True`` on every wrapped dataset, as mmdetection 2.x sets.
+    """
+    try:
+        dataset = expand_dataset_config(_plain(dataset))
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f'config key `data.{split}`: {e}') from e
+    if split != 'train':
+        for leaf in leaf_dataset_configs(dataset):
+            leaf['test_mode'] = True
+    return dataset
+
+
 def _dataloader(data: dict, split: str, shuffle: bool, default_batch: int) -> dict:
     """One mmengine dataloader dict from the 2.x ``data`` dict."""
     if split not in data:
         raise ConfigError(f'config key `data.{split}` is missing')
     dataset = _plain(data[split])
-    if split != 'train':
-        dataset['test_mode'] = True  # as mmdetection 2.x builds val/test datasets
+    if isinstance(dataset, dict):  # 2.x puts the val/test batch size in the dataset config
+        default_batch = dataset.pop('samples_per_gpu', default_batch)
+    dataset = translate_dataset(dataset, split)
     overrides = _plain(data.get(f'{split}_dataloader', {}))
-    batch = overrides.pop('samples_per_gpu', dataset.pop('samples_per_gpu', default_batch))
+    batch = overrides.pop('samples_per_gpu', default_batch)
     workers = overrides.pop('workers_per_gpu', data.get('workers_per_gpu', 2))
     loader = dict(
         batch_size=batch,
@@ -74,6 +98,7 @@ def _dataloader(data: dict, split: str, shuffle: bool, default_batch: int) -> di
         sampler=dict(type='DefaultSampler', shuffle=shuffle),
         # mmengine looks collate functions up in its root registry: name the scope
         collate_fn=dict(type='mmssd.detection_collate'),
+        worker_init_fn=dict(type='mmssd.seed_worker'),
         dataset=dataset,
     )
     loader.update(overrides)
@@ -110,14 +135,35 @@ def translate_optimizer(cfg: Config) -> dict:
     cumulative = opt_cfg.pop('cumulative_iters', 1)
     if cumulative > 1:
         wrapper['accumulative_counts'] = cumulative
-    fp16 = cfg.get('fp16')
-    if fp16:
-        wrapper['type'] = 'AmpOptimWrapper'
-        wrapper['loss_scale'] = fp16.get('loss_scale', 'dynamic')
+    wrapper.update(translate_fp16(cfg))
     if opt_cfg:
         raise ConfigError(f'unsupported keys in `optimizer_config`: {sorted(opt_cfg)}; '
                           'known keys: grad_clip, cumulative_iters')
     return wrapper
+
+
+def translate_fp16(cfg: Config) -> dict:
+    """``fp16=dict(loss_scale=..., dtype=...)`` -> the mixed-precision optim wrapper.
+
+    With a GPU: mmengine's ``AmpOptimWrapper`` (float16 with loss scaling, or the
+    ``dtype`` asked for). Without one: bfloat16 autocast on CPU (float16 matmuls are not
+    a CPU feature; bfloat16 needs no loss scale).
+    """
+    fp16 = _plain(cfg.get('fp16'))
+    if not fp16:
+        return {}
+    unknown = set(fp16) - {'loss_scale', 'dtype'}
+    if unknown:
+        raise ConfigError(f'unsupported keys in `fp16`: {sorted(unknown)}; known keys: '
+                          'loss_scale, dtype')
+    if torch.cuda.is_available():
+        return dict(type='AmpOptimWrapper', loss_scale=fp16.get('loss_scale', 'dynamic'),
+                    dtype=fp16.get('dtype'))
+    dtype = fp16.get('dtype') or 'bfloat16'
+    if dtype != 'bfloat16':
+        raise ConfigError(f"`fp16.dtype` is '{dtype}', which needs a GPU; on CPU mixed "
+                          "precision runs as 'bfloat16'")
+    return dict(type='mmssd.AutocastOptimWrapper', device_type='cpu', dtype='bfloat16')
 
 
 # --------------------------------------------------------------------------- schedule
@@ -152,7 +198,10 @@ def _warmup_scheduler(lr_config: dict) -> dict | None:
         return dict(type='LinearLR', start_factor=ratio, end_factor=1.0, **common)
     if warmup == 'constant':
         return dict(type='ConstantLR', factor=ratio, **common)
-    raise ConfigError(f"`lr_config.warmup` is '{warmup}'; supported: 'linear', 'constant'")
+    if warmup == 'exp':
+        return dict(type='mmssd.ExpWarmupLR', ratio=ratio, **common)
+    raise ConfigError(f"`lr_config.warmup` is '{warmup}'; supported: 'linear', 'constant', "
+                      "'exp'")
 
 
 def _min_lr(lr_config: dict) -> dict:
@@ -161,26 +210,68 @@ def _min_lr(lr_config: dict) -> dict:
     return dict(eta_min=lr_config.pop('min_lr', 0.0))
 
 
-def _policy_scheduler(lr_config: dict, by_epoch: bool, length: int) -> dict | None:
+def _whole_run_span(lr_by_epoch: bool, runner_by_epoch: bool, length: int) -> dict:
+    """Span of a policy that runs over the whole training (cosine, poly, one-cycle).
+
+    With an epoch-based runner it is counted in epochs; ``lr_config.by_epoch=False``
+    (update every iteration, as mmcv 1.x does then) converts it to iterations once the
+    epoch length is known.
+    """
+    return dict(by_epoch=runner_by_epoch, begin=0, end=length,
+                convert_to_iter_based=runner_by_epoch and not lr_by_epoch)
+
+
+def _policy_scheduler(lr_config: dict, lr_by_epoch: bool, runner_by_epoch: bool,
+                      length: int) -> dict | None:
+    """The scheduler of ``lr_config.policy``; mmcv 1.x's formula at every step.
+
+    ``step`` milestones and the ``Exp`` decay count epochs when the learning rate is
+    updated per epoch, iterations otherwise.
+    """
     policy = lr_config.pop('policy')
-    span = dict(by_epoch=by_epoch, begin=0, end=length)
+    per_step = dict(by_epoch=lr_by_epoch and runner_by_epoch, begin=0)
+    whole_run = _whole_run_span(lr_by_epoch, runner_by_epoch, length)
     if policy == 'fixed':
         return None
     if policy == 'step':
         step = lr_config.pop('step')
         gamma = lr_config.pop('gamma', 0.1)
         if isinstance(step, int):
-            return dict(type='StepLR', step_size=step, gamma=gamma, **span)
-        return dict(type='MultiStepLR', milestones=list(step), gamma=gamma, **span)
-    if policy == 'CosineAnnealing':
-        return dict(type='CosineAnnealingLR', T_max=length, **_min_lr(lr_config), **span)
-    if policy == 'Poly':
-        return dict(type='PolyLR', power=lr_config.pop('power', 1.0),
-                    eta_min=lr_config.pop('min_lr', 0.0), **span)
+            return dict(type='StepLR', step_size=step, gamma=gamma, **per_step)
+        return dict(type='MultiStepLR', milestones=list(step), gamma=gamma, **per_step)
     if policy == 'Exp':
-        return dict(type='ExponentialLR', gamma=lr_config.pop('gamma'), **span)
+        return dict(type='ExponentialLR', gamma=lr_config.pop('gamma'), **per_step)
+    if policy == 'CosineAnnealing':
+        return dict(type='mmssd.MMCVCosineAnnealingLR', **_min_lr(lr_config), **whole_run)
+    if policy == 'Poly':
+        return dict(type='mmssd.MMCVPolyLR', power=lr_config.pop('power', 1.0),
+                    eta_min=lr_config.pop('min_lr', 0.0), **whole_run)
+    if policy == 'OneCycle':
+        return _one_cycle_scheduler(lr_config, whole_run)
     raise ConfigError(f"`lr_config.policy` is '{policy}'; supported: step, CosineAnnealing, "
-                      'Poly, Exp, fixed')
+                      'Poly, Exp, OneCycle, fixed')
+
+
+def _one_cycle_scheduler(lr_config: dict, whole_run: dict) -> dict:
+    """mmcv 1.x ``OneCycle`` (updated every iteration) -> mmengine ``OneCycleLR``.
+
+    ``total_steps`` defaults to the whole run; an explicit one counts iterations.
+    """
+    if 'max_lr' not in lr_config:
+        raise ConfigError("`lr_config.max_lr` is required for policy 'OneCycle'")
+    scheduler = dict(
+        type='OneCycleLR', eta_max=lr_config.pop('max_lr'),
+        pct_start=lr_config.pop('pct_start', 0.3),
+        anneal_strategy=lr_config.pop('anneal_strategy', 'cos'),
+        div_factor=lr_config.pop('div_factor', 25.0),
+        final_div_factor=lr_config.pop('final_div_factor', 1e4),
+        three_phase=lr_config.pop('three_phase', False))
+    total = lr_config.pop('total_steps', None)
+    if total is not None:
+        return dict(scheduler, total_steps=int(total), by_epoch=False, begin=0, end=int(total))
+    if whole_run['by_epoch']:  # per iteration, over all epochs
+        whole_run = dict(whole_run, convert_to_iter_based=True)
+    return dict(scheduler, total_steps=whole_run['end'], **whole_run)
 
 
 def translate_lr_config(cfg: Config) -> list[dict]:
@@ -194,13 +285,42 @@ def translate_lr_config(cfg: Config) -> list[dict]:
     if not lr_config:
         return []
     runner_by_epoch, length = _training_length(cfg)
-    by_epoch = lr_config.pop('by_epoch', True) and runner_by_epoch
-    schedulers = [_warmup_scheduler(lr_config), _policy_scheduler(lr_config, by_epoch, length)]
-    if by_epoch and schedulers[1] is not None:
-        schedulers[1]['convert_to_iter_based'] = lr_config.pop('convert_to_iter_based', False)
+    lr_by_epoch = lr_config.pop('by_epoch', True)
+    schedulers = [_warmup_scheduler(lr_config),
+                  _policy_scheduler(lr_config, lr_by_epoch, runner_by_epoch, length)]
     if lr_config:
         raise ConfigError(f'unsupported keys in `lr_config`: {sorted(lr_config)}')
     return [s for s in schedulers if s is not None]
+
+
+def translate_momentum_config(cfg: Config) -> list[dict]:
+    """``momentum_config`` (policies ``step`` and ``CosineAnnealing``) -> momentum schedulers."""
+    momentum = _plain(cfg.get('momentum_config'))
+    if not momentum:
+        return []
+    runner_by_epoch, length = _training_length(cfg)
+    by_epoch = momentum.pop('by_epoch', True) and runner_by_epoch
+    policy = momentum.pop('policy', None)
+    if policy == 'step':
+        step = momentum.pop('step')
+        gamma = momentum.pop('gamma', 0.5)
+        scheduler = (dict(type='StepMomentum', step_size=step, gamma=gamma) if
+                     isinstance(step, int) else
+                     dict(type='MultiStepMomentum', milestones=list(step), gamma=gamma))
+        scheduler.update(by_epoch=by_epoch, begin=0)
+    elif policy == 'CosineAnnealing':
+        low = ({'eta_min_ratio': momentum.pop('min_momentum_ratio')}
+               if 'min_momentum_ratio' in momentum
+               else {'eta_min': momentum.pop('min_momentum', 0.0)})
+        scheduler = dict(type='CosineAnnealingMomentum', T_max=length, begin=0, end=length,
+                         by_epoch=runner_by_epoch,
+                         convert_to_iter_based=runner_by_epoch and not by_epoch, **low)
+    else:
+        raise ConfigError(f"`momentum_config.policy` is '{policy}'; supported: step, "
+                          'CosineAnnealing')
+    if momentum:
+        raise ConfigError(f'unsupported keys in `momentum_config`: {sorted(momentum)}')
+    return [scheduler]
 
 
 def translate_loops(cfg: Config, with_val: bool) -> dict:
@@ -226,11 +346,20 @@ _EVALUATION_RUNTIME_KEYS = ('interval', 'start', 'save_best', 'rule', 'by_epoch'
 
 
 def build_evaluator(cfg: Config, dataset_cfg: dict, metric_options: dict | None = None) -> dict:
-    """``evaluation`` (+ ``--eval-options``) -> an mmengine metric config for a dataset."""
+    """``evaluation`` (+ ``--eval-options``) -> an mmengine metric config for a dataset.
+
+    Every key of ``evaluation`` but the runtime ones (interval, save_best, ...) is a metric
+    argument, as mmdetection 2.x passed them to ``dataset.evaluate``: ``metric='bbox'``,
+    ``classwise``, ``iou_thrs``, ... for ``CocoMetric``; ``metric='mAP'``, ``iou_thr``,
+    ``scale_ranges`` for ``VOCMetric``. ``evaluation.type`` names the metric class; by
+    default it follows the dataset type (:data:`METRIC_FOR_DATASET`).
+    """
     evaluation = _plain(cfg.get('evaluation') or {})
     metric_args = {k: v for k, v in evaluation.items() if k not in _EVALUATION_RUNTIME_KEYS}
     metric_args.update(metric_options or {})
-    dataset_type = dataset_cfg.get('type', 'CocoDataset')
+    leaves = leaf_dataset_configs(dataset_cfg)  # the type inside Repeat/Concat wrappers
+    dataset_type = (leaves[0] if leaves else dataset_cfg).get('type', 'CocoDataset')
+    dataset_type = dataset_type.split('.')[-1]  # 'mmssd.VOCDataset' -> 'VOCDataset'
     metric_type = metric_args.pop('type', METRIC_FOR_DATASET.get(dataset_type, 'CocoMetric'))
     return dict(type=metric_type, **metric_args)
 
@@ -310,16 +439,50 @@ def check_workflow(cfg: Config) -> None:
                           '`evaluation.interval` epochs instead', stacklevel=2)
 
 
+#: Top-level keys a 2.x config may set, besides its own helper variables.
+RUNTIME_KEYS = (
+    'model', 'data', 'optimizer', 'optimizer_config', 'lr_config', 'momentum_config', 'runner',
+    'total_epochs', 'checkpoint_config', 'log_config', 'evaluation', 'custom_hooks',
+    'workflow', 'load_from', 'resume_from', 'auto_resume', 'auto_scale_lr', 'dist_params',
+    'log_level', 'opencv_num_threads', 'mp_start_method', 'cudnn_benchmark', 'fp16',
+    'work_dir', 'gpu_ids', 'seed', 'deterministic', 'launcher', 'custom_imports',
+    'find_unused_parameters', 'model_wrapper_cfg', 'sync_bn', 'device', 'default_scope',
+    'train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _normalised(key: str) -> str:
+    return key.lower().replace('_cfg', '_config').replace('-', '_')
+
+
+def check_top_level_keys(cfg: Config) -> None:
+    """Refuse a top-level key that looks like a misspelt runtime key (``checkpoint_cfg``).
+
+    Keys far from every runtime key (``data_root``, ``img_norm_cfg``, ``train_pipeline``,
+    ...) are the config's own variables and stay legal.
+    """
+    known = {_normalised(k): k for k in RUNTIME_KEYS}
+    for key in cfg:
+        if key in RUNTIME_KEYS or key.startswith('_'):
+            continue
+        close = difflib.get_close_matches(_normalised(key), list(known), n=1, cutoff=0.8)
+        if close:
+            raise ConfigError(f"unknown top-level config key '{key}'; did you mean "
+                              f"'{known[close[0]]}'? (a misspelt key would otherwise be "
+                              'silently ignored)')
+
+
 # --------------------------------------------------------------------------- all together
 def translate_train_config(cfg: Config, validate: bool = True) -> dict:
     """All keyword arguments of :class:`mmengine.runner.Runner` for training."""
+    check_top_level_keys(cfg)
     check_workflow(cfg)
     with_val = validate and cfg.get('data', {}).get('val') is not None
     kwargs: dict = dict(model=translate_model(cfg), work_dir=_require(cfg, 'work_dir'))
     kwargs.update(translate_data(cfg, with_val))
     kwargs.update(translate_loops(cfg, with_val))
     kwargs['optim_wrapper'] = translate_optimizer(cfg)
-    kwargs['param_scheduler'] = translate_lr_config(cfg) or None
+    kwargs['param_scheduler'] = (translate_lr_config(cfg) +
+                                 translate_momentum_config(cfg)) or None
     if with_val:
         kwargs['val_evaluator'] = build_evaluator(cfg, kwargs['val_dataloader']['dataset'])
     if 'test_dataloader' in kwargs:
@@ -334,6 +497,7 @@ def translate_train_config(cfg: Config, validate: bool = True) -> dict:
 def translate_test_config(cfg: Config, checkpoint: str,
                           metric_options: dict | None = None) -> dict:
     """Keyword arguments of :class:`mmengine.runner.Runner` for testing ``checkpoint``."""
+    check_top_level_keys(cfg)
     data = _plain(_require(cfg, 'data'))
     test_loader = _dataloader(data, 'test', False, 1)
     return dict(

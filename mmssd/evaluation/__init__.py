@@ -1,5 +1,10 @@
 """Evaluation metrics (registered in ``mmssd.registry.METRICS`` on import)."""
+from .average_precision import average_precision
+from .box_overlaps import box_overlaps
 from .coco_metric import CocoMetric
+from .mean_ap import eval_map, print_map_summary
 from .results2json import results2json, xyxy2xywh
+from .voc_metric import VOCMetric
 
-__all__ = ['CocoMetric', 'results2json', 'xyxy2xywh']
+__all__ = ['CocoMetric', 'VOCMetric', 'average_precision', 'box_overlaps', 'eval_map',
+           'print_map_summary', 'results2json', 'xyxy2xywh']

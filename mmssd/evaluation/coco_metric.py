@@ -18,6 +18,7 @@ from terminaltables import AsciiTable
 
 from mmssd.registry import METRICS
 
+from .img_metas import first_aug_metas
 from .results2json import results2json
 
 #: Index in ``COCOeval.stats`` of each metric item.
@@ -33,14 +34,6 @@ def _quiet(fn, *args, **kwargs):
     with contextlib.redirect_stdout(buf):
         out = fn(*args, **kwargs)
     return out, buf.getvalue()
-
-
-def _first_aug_metas(img_metas: Sequence) -> list[dict]:
-    """Per-image metas of a batch: a list of dicts, or (test-time aug) a list over augs
-    of such lists, of which the first is used."""
-    if len(img_metas) > 0 and isinstance(img_metas[0], (list, tuple)):
-        return list(img_metas[0])
-    return list(img_metas)
 
 
 def classwise_table(precisions: np.ndarray, names: Sequence[str]) -> tuple[str, list[float]]:
@@ -113,7 +106,7 @@ class CocoMetric(BaseMetric):
     # ------------------------------------------------------------------ process
     def process(self, data_batch: dict, data_samples: Sequence) -> None:
         """Store ``(img_id, [per-class (n, 5) arrays])`` for each image of the batch."""
-        metas = _first_aug_metas(data_batch['img_metas'])
+        metas = first_aug_metas(data_batch['img_metas'])
         if len(metas) != len(data_samples):
             raise ValueError(f'CocoMetric.process: {len(metas)} img_metas but '
                              f'{len(data_samples)} detection results in the batch')

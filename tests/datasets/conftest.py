@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from voc_files import write_voc
 
 CATEGORIES = [{'id': 3, 'name': 'cat'}, {'id': 7, 'name': 'dog'}, {'id': 9, 'name': 'bird'}]
 
@@ -43,4 +44,13 @@ def write_coco(root: Path) -> Path:
 def coco_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp('coco')
     write_coco(root)
+    return root
+
+
+# --------------------------------------------------------------------------- tiny VOC
+@pytest.fixture(scope='session')
+def voc_root(tmp_path_factory) -> Path:
+    """A session-wide tiny VOCdevkit (see :func:`write_voc`); do not modify it."""
+    root = tmp_path_factory.mktemp('vocdevkit')
+    write_voc(root)
     return root

@@ -91,16 +91,112 @@ def test_resize_scales_boxes_with_pixels(spec, out_w, out_h, keep_ratio):
         np.testing.assert_allclose(extent, boxes[0], atol=tol)
 
 
-@settings(max_examples=40, deadline=None)
-@given(image_and_box(), st.sampled_from(['horizontal', 'vertical', 'diagonal']))
-def test_flip_twice_is_identity(spec, direction):
+LABEL_VALUE = 60  # box k is painted with LABEL_VALUE * (k + 1)
+
+RESIZE = st.builds(lambda w, h, keep: {'type': 'Resize', 'img_scale': (w, h), 'keep_ratio': keep,
+                                       'interpolation': 'nearest'},
+                   st.integers(8, 64), st.integers(8, 64), st.booleans())
+NON_RESIZE_STEP = st.one_of(
+    st.builds(lambda r, p: {'type': 'Expand', 'mean': (0, 0, 0), 'ratio_range': (1, r), 'prob': p},
+              st.floats(1, 3), st.sampled_from([0.5, 1.0])),
+    st.builds(lambda m, c: {'type': 'MinIoURandomCrop', 'min_ious': m, 'min_crop_size': c},
+              st.sampled_from([(0.1, 0.3, 0.5, 0.7, 0.9), (0.1,), (0.5,)]),
+              st.sampled_from([0.3, 0.6])),
+    st.builds(lambda size, neg: {'type': 'RandomCrop', 'crop_size': size, 'crop_type': 'absolute',
+                                 'allow_negative_crop': neg},
+              st.tuples(st.integers(4, 40), st.integers(4, 40)), st.booleans()),
+    st.builds(lambda lo, extra: {'type': 'RandomCrop', 'crop_size': (lo, lo + extra),
+                                 'crop_type': 'absolute_range', 'allow_negative_crop': True},
+              st.integers(4, 30), st.integers(0, 20)),
+    st.builds(lambda size, kind: {'type': 'RandomCrop', 'crop_size': size, 'crop_type': kind},
+              st.tuples(st.floats(0.3, 1), st.floats(0.3, 1)),
+              st.sampled_from(['relative', 'relative_range'])),
+    st.builds(lambda ratio, d: {'type': 'RandomFlip', 'flip_ratio': ratio, 'direction': d},
+              st.sampled_from([0.5, 1.0]), st.sampled_from(['horizontal', 'vertical', 'diagonal'])),
+)
+PAD = st.one_of(st.builds(lambda d: {'type': 'Pad', 'size_divisor': d}, st.sampled_from([4, 32])),
+                st.just({'type': 'Pad', 'pad_to_square': True}))
+
+
+@st.composite
+def geometric_chain(draw) -> list[dict]:
+    """1-6 geometric steps: up to 4 of Expand, the crops and RandomFlip, at most one
+    (nearest) Resize anywhere, maybe a final Pad (flipping a padded image would move the
+    padding, so mmdetection pads last)."""
+    steps = draw(st.lists(NON_RESIZE_STEP, min_size=0, max_size=4))
+    if draw(st.booleans()):
+        steps.insert(draw(st.integers(0, len(steps))), draw(RESIZE))
+    if not steps or draw(st.booleans()):
+        steps.append(draw(PAD))
+    return steps
+
+
+@st.composite
+def painted_boxes(draw) -> tuple[np.ndarray, np.ndarray]:
+    """An (h, w, 3) uint8 image with 1-4 disjoint boxes (one per 2x2 grid cell), box k
+    painted with LABEL_VALUE * (k + 1); -> (image, (N, 4) boxes)."""
+    h, w = draw(st.integers(16, 48)), draw(st.integers(16, 48))
+    cells = draw(st.lists(st.sampled_from(range(4)), min_size=1, max_size=4, unique=True))
+    img = np.zeros((h, w, 3), np.uint8)
+    boxes = []
+    for k, cell in enumerate(sorted(cells)):
+        cx, cy = (cell % 2) * (w // 2), (cell // 2) * (h // 2)
+        x1 = cx + draw(st.integers(0, w // 2 - 4))
+        y1 = cy + draw(st.integers(0, h // 2 - 4))
+        x2 = draw(st.integers(x1 + 3, cx + w // 2))
+        y2 = draw(st.integers(y1 + 3, cy + h // 2))
+        img[y1:y2, x1:x2] = LABEL_VALUE * (k + 1)
+        boxes.append((x1, y1, x2, y2))
+    return img, np.array(boxes, np.float32)
+
+
+@settings(max_examples=150, deadline=None)
+@given(painted_boxes(), geometric_chain(), st.integers(0, 2**31 - 1))
+def test_geometric_chain_keeps_boxes_inside_and_labels_aligned(image_boxes, steps, seed):
+    """Any chain of Expand, MinIoURandomCrop, RandomCrop, Resize, RandomFlip and Pad: boxes
+    lie inside ``img_shape``, labels follow their boxes (a box's centre pixel still holds
+    its own colour) and every field stays consistent."""
+    img, boxes = image_boxes
+    np.random.seed(seed)
+    out = Compose(steps)(results_for(img, boxes))
+    if out is None:  # RandomCrop without a surviving box
+        assert any(s['type'] == 'RandomCrop' and not s.get('allow_negative_crop') for s in steps)
+        return
+    img, boxes, labels = out['img'], out['gt_bboxes'], out['gt_labels']
+    assert isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim == 3
+    assert boxes.dtype == np.float32 and boxes.shape == (len(labels), 4)
+    assert labels.dtype == np.int64 and (np.diff(labels) > 0).all()  # a subsequence
+    height, width = out['img_shape'][:2]
+    if steps[-1]['type'] == 'Pad':
+        assert img.shape == out['pad_shape'] and height <= img.shape[0] and width <= img.shape[1]
+    else:
+        assert img.shape == out['img_shape']
+    assert (boxes[:, 0::2] >= 0).all() and (boxes[:, 0::2] <= width).all()
+    assert (boxes[:, 1::2] >= 0).all() and (boxes[:, 1::2] <= height).all()
+    assert (boxes[:, 2:] >= boxes[:, :2]).all()
+    for box, label in zip(boxes, labels):
+        if (box[2:] - box[:2]).min() >= 3:
+            cx, cy = int((box[0] + box[2]) / 2), int((box[1] + box[3]) / 2)
+            assert img[cy, cx, 0] == LABEL_VALUE * (label + 1), (box, label)
+
+
+@settings(max_examples=60, deadline=None)
+@given(image_and_box(), st.sampled_from(['horizontal', 'vertical', 'diagonal']),
+       st.sampled_from([(3, np.uint8), (1, np.uint8), (4, np.uint8), (3, np.float32),
+                        (2, np.int64)]))
+def test_flip_twice_is_identity(spec, direction, channels_dtype):
     h, w, box = spec
+    channels, dtype = channels_dtype
     flip = TRANSFORMS.build({'type': 'RandomFlip', 'flip_ratio': 1.0, 'direction': direction})
-    results = results_for(box_image(h, w, box), np.array([box]))
+    img = np.repeat(box_image(h, w, box)[..., :1], channels, axis=2).astype(dtype)
+    results = results_for(img, np.array([box]))
     img0, boxes0 = results['img'].copy(), results['gt_bboxes'].copy()
     once = flip(results)
     assert once['flip'] and once['flip_direction'] == direction
+    assert once['img'].shape == img0.shape and once['img'].flags.c_contiguous
     np.testing.assert_array_equal(once['gt_bboxes'][0], painted_extent(once['img']))
+    axes = {'horizontal': (1,), 'vertical': (0,), 'diagonal': (0, 1)}[direction]
+    np.testing.assert_array_equal(once['img'], np.flip(img0, axes))
     once.pop('flip')
     twice = flip(once)
     np.testing.assert_array_equal(twice['img'], img0)
@@ -168,15 +264,6 @@ def test_collect_missing_key_is_named():
         collect({'img': 1, 'filename': 'a', 'ori_filename': 'a', 'ori_shape': 1,
                  'img_shape': 1, 'scale_factor': 1, 'flip': False, 'flip_direction': None,
                  'img_norm_cfg': {}})
-
-
-def test_load_image_errors_name_the_path(tmp_path: Path):
-    load = TRANSFORMS.build({'type': 'LoadImageFromFile'})
-    with pytest.raises(FileNotFoundError, match='missing.jpg'):
-        load({'img_prefix': str(tmp_path), 'img_info': {'filename': 'missing.jpg'}})
-    (tmp_path / 'bad.jpg').write_bytes(b'not an image')
-    with pytest.raises(OSError, match='bad.jpg'):
-        load({'img_prefix': str(tmp_path), 'img_info': {'filename': 'bad.jpg'}})
 
 
 def test_multi_scale_flip_aug_lists(coco_root: Path):

@@ -6,7 +6,13 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import PARAM_SCHEDULERS
 
 from mmssd.engine import ConfigError, translate_test_config, translate_train_config
-from mmssd.engine.config_translation import translate_lr_config
+from mmssd.engine.config_translation import (
+    check_top_level_keys,
+    translate_lr_config,
+    translate_momentum_config,
+    translate_optimizer,
+)
+from mmssd.registry import METRICS
 
 # stepping schedulers without an optimizer step is what these curve tests do on purpose
 pytestmark = pytest.mark.filterwarnings('ignore:Detected call of `scheduler.step')
@@ -92,6 +98,22 @@ def test_test_config_uses_test_split_and_checkpoint():
     assert kwargs['load_from'] == 'w/latest.pth'
 
 
+def test_voc_dataset_gets_voc_metric_with_2x_keys():
+    cfg = base_cfg(evaluation=dict(interval=1, metric='mAP', iou_thr=[0.5, 0.75],
+                                   save_best='auto'))
+    voc = dict(type='VOCDataset', ann_file='VOC2007/test.txt', img_prefix='VOC2007/',
+               pipeline=[])
+    cfg.data.val = voc
+    cfg.data.test = dict(type='RepeatDataset', times=1, dataset=dict(voc, type='mmssd.VOCDataset'))
+    kwargs = translate_train_config(cfg)
+    assert kwargs['val_evaluator'] == dict(type='VOCMetric', metric='mAP', iou_thr=[0.5, 0.75])
+    assert kwargs['test_evaluator']['type'] == 'VOCMetric'  # through wrapper and scope
+    metric = METRICS.build(kwargs['val_evaluator'])
+    assert metric.iou_thrs == [0.5, 0.75] and metric.use_legacy_coordinate
+    test = translate_test_config(cfg, 'w/latest.pth', dict(metric='mAP', eval_mode='area'))
+    assert METRICS.build(test['test_evaluator']).eval_mode == 'area'
+
+
 @pytest.mark.parametrize('bad, message', [
     (dict(runner=dict(type='EpochRunner', max_epochs=1)), "`runner.type` is 'EpochRunner'"),
     (dict(lr_config=dict(policy='stepp', step=[1])), "`lr_config.policy` is 'stepp'"),
@@ -155,3 +177,41 @@ def test_cosine_policy_by_epoch_matches_formula():
         epoch = i // 2
         expected = 0.01 + (1 - 0.01) * (1 + math.cos(math.pi * epoch / 5)) / 2
         assert lr == pytest.approx(expected), i
+
+
+@pytest.mark.parametrize('typo, meant', [('checkpoint_cfg', 'checkpoint_config'),
+                                         ('optimiser', 'optimizer'),
+                                         ('evalution', 'evaluation'),
+                                         ('lr_cfg', 'lr_config'), ('Runner', 'runner')])
+def test_misspelt_runtime_key_is_reported_with_a_suggestion(typo, meant):
+    cfg = Config({typo: {}, 'data_root': 'data/', 'img_norm_cfg': {}, 'train_pipeline': [],
+                  'dataset_type': 'CocoDataset', 'classes': ('a',), 'input_size': 300})
+    with pytest.raises(ConfigError, match=f"'{typo}'; did you mean '{meant}'"):
+        check_top_level_keys(cfg)
+
+
+def test_helper_variables_and_every_shipped_config_pass_the_key_check():
+    import glob
+    for path in glob.glob('configs/**/*.py', recursive=True):
+        check_top_level_keys(Config.fromfile(path))
+
+
+def test_momentum_config_becomes_momentum_schedulers():
+    cfg = Config(dict(runner=dict(type='EpochBasedRunner', max_epochs=12),
+                      momentum_config=dict(policy='step', step=[8, 11], gamma=0.5)))
+    assert translate_momentum_config(cfg) == [dict(
+        type='MultiStepMomentum', milestones=[8, 11], gamma=0.5, by_epoch=True, begin=0)]
+    cfg.momentum_config = dict(policy='cyclic')
+    with pytest.raises(ConfigError, match="`momentum_config.policy` is 'cyclic'"):
+        translate_momentum_config(cfg)
+
+
+def test_fp16_on_cpu_is_bfloat16_autocast():
+    if torch.cuda.is_available():
+        pytest.skip('the GPU path builds AmpOptimWrapper')
+    cfg = Config(dict(optimizer=dict(type='SGD', lr=0.1), fp16=dict(loss_scale=512.)))
+    wrapper = translate_optimizer(cfg)
+    assert wrapper['type'] == 'mmssd.AutocastOptimWrapper' and wrapper['dtype'] == 'bfloat16'
+    cfg.fp16 = dict(dtype='float16')
+    with pytest.raises(ConfigError, match="`fp16.dtype` is 'float16'.*GPU"):
+        translate_optimizer(cfg)

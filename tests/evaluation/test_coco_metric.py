@@ -146,3 +146,89 @@ def test_bad_arguments_are_named():
     with pytest.raises(KeyError, match='mAP_xl'):
         CocoMetric(metric_items=['mAP_xl'])
     assert CocoMetric.default_prefix is None
+
+
+# --------------------------------------------------------------------------- random set
+ALL_ITEMS = ['mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l', 'AR@100', 'AR@300',
+             'AR@1000', 'AR_s@1000', 'AR_m@1000', 'AR_l@1000']
+RANDOM_CATS = [{'id': c, 'name': f'c{c}'} for c in (1, 3, 7, 8)]
+SIDES = ((4, 30), (32, 90), (100, 300))  # small, medium and large boxes
+
+
+def random_coco(seed: int, num_imgs: int = 8) -> tuple[dict, list[tuple]]:
+    """A COCO gt dict (crowd boxes, areas of every range, an image without objects) and
+    ``(image_id, category_id, [x1, y1, x2, y2], score)`` detections: jittered gts,
+    duplicates and random boxes; more than 100 of one category on some images, so that
+    COCOeval's per-image-and-category cap makes AR@100 < AR@300."""
+    rng = np.random.default_rng(seed)
+    images = [{'id': 100 + i, 'file_name': f'{i}.jpg', 'width': 640, 'height': 480}
+              for i in range(num_imgs)]
+    anns, found = [], []
+
+    def box(lo: int, hi: int) -> list[float]:
+        w, h = (float(v) for v in rng.integers(lo, hi, size=2) + 0.5)
+        x, y = float(rng.integers(0, 640 - w)), float(rng.integers(0, 480 - h))
+        return [x, y, w, h]
+
+    cat_ids = [c['id'] for c in RANDOM_CATS]
+    for img in images[1:]:  # the first image has no objects
+        heavy = img['id'] % 3 == 0  # cluttered: its first 5 objects share a category
+        for k in range(rng.integers(1, 12) + 5 * heavy):
+            cat = int(rng.choice(cat_ids[:1] if heavy and k < 5 else cat_ids))
+            xywh = box(*SIDES[rng.integers(3)])
+            crowd = int(rng.random() < 0.15)
+            anns.append({'id': len(anns) + 1, 'image_id': img['id'], 'category_id': cat,
+                         'bbox': xywh, 'area': xywh[2] * xywh[3] * 0.8, 'iscrowd': crowd})
+            for _ in range(rng.integers(0, 3)):  # hits, near misses and duplicates
+                noise = rng.normal(0, 0.1, 4) * np.array(xywh[2:] * 2)  # ~10% of w, h
+                x, y, w, h = (v + float(d) for v, d in zip(xywh, noise))
+                found.append((img['id'], cat, [x, y, x + max(w, 1), y + max(h, 1)]))
+    for img in images:
+        # clutter: 150+ boxes of the first category on the cluttered images
+        heavy = img['id'] % 3 == 0
+        cats = cat_ids[:1] if heavy else cat_ids
+        for _ in range(rng.integers(150, 250) if heavy else rng.integers(0, 20)):
+            x, y, w, h = box(*SIDES[rng.integers(3)])
+            found.append((img['id'], int(rng.choice(cats)), [x, y, x + w, y + h]))
+    # float32 values, as the metric stores them, so both sides see the same numbers
+    dets = [(im, c, np.float32(b).tolist(), float(np.float32(rng.random())))
+            for im, c, b in found]
+    return {'images': images, 'annotations': anns, 'categories': RANDOM_CATS}, dets
+
+
+@pytest.mark.parametrize('seed', [0, 1])
+def test_random_set_all_stats_match_pycocotools(tmp_path: Path, seed: int):
+    gt, found = random_coco(seed)
+    ann_path = tmp_path / 'gt.json'
+    ann_path.write_text(json.dumps(gt))
+    cat_ids = [c['id'] for c in RANDOM_CATS]
+    img_ids = [im['id'] for im in gt['images']]
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = COCO(str(ann_path))
+        ev = COCOeval(coco, coco.loadRes([
+            {'image_id': im, 'category_id': c, 'score': s,
+             'bbox': [b[0], b[1], b[2] - b[0], b[3] - b[1]]} for im, c, b, s in found]), 'bbox')
+        ev.params.maxDets = [100, 300, 1000]
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    assert ev.stats[6] < ev.stats[7]  # some images have more than 100 detections
+    per_image = [[np.array([b + [s] for im, c, b, s in found if im == img_id and c == cat],
+                           np.float32).reshape(-1, 5) for cat in cat_ids] for img_id in img_ids]
+    meta = {'classes': tuple(c['name'] for c in RANDOM_CATS), 'cat_ids': cat_ids,
+            'ann_file': str(ann_path)}
+    outputs = {}
+    for items in (None, ALL_ITEMS):
+        metric = CocoMetric(metric_items=items)
+        metric.dataset_meta = meta
+        for start in range(0, len(img_ids), 3):
+            metric.process({'img_metas': [{'img_id': i} for i in img_ids[start:start + 3]]},
+                           per_image[start:start + 3])
+        outputs[items is None] = metric.evaluate(len(img_ids))
+    assert list(outputs[True]) == KEYS
+    assert list(outputs[False]) == [f'bbox_{item}' for item in ALL_ITEMS]
+    for i, item in enumerate(ALL_ITEMS):
+        expected = round(float(ev.stats[i]), 3)
+        assert outputs[False][f'bbox_{item}'] == pytest.approx(expected, abs=1e-9), item
+        if i < 6:
+            assert outputs[True][f'bbox_{item}'] == pytest.approx(expected, abs=1e-9), item

@@ -9,6 +9,7 @@ from .formatting import (
     ToTensor,
     to_tensor,
 )
+from .image_decoding import ImageDecodeError, decode_image, jpeg_is_truncated
 from .loading import LoadAnnotations, LoadImageFromFile
 from .test_time_aug import MultiScaleFlipAug
 from .transforms import (
@@ -17,13 +18,16 @@ from .transforms import (
     Normalize,
     Pad,
     PhotoMetricDistortion,
+    RandomCrop,
     RandomFlip,
     Resize,
 )
+from .virtual_canvas import VirtualCanvas
 
 __all__ = [
     'Compose', 'LoadImageFromFile', 'LoadAnnotations', 'Resize', 'RandomFlip', 'Normalize',
-    'Pad', 'PhotoMetricDistortion', 'Expand', 'MinIoURandomCrop', 'DefaultFormatBundle',
-    'ImageToTensor', 'ToTensor', 'Collect', 'MultiScaleFlipAug', 'DEFAULT_META_KEYS',
-    'to_tensor', 'bbox_flip', 'bbox_overlaps',
+    'Pad', 'PhotoMetricDistortion', 'Expand', 'MinIoURandomCrop', 'RandomCrop',
+    'DefaultFormatBundle', 'ImageToTensor', 'ToTensor', 'Collect', 'MultiScaleFlipAug',
+    'DEFAULT_META_KEYS', 'to_tensor', 'bbox_flip', 'bbox_overlaps', 'VirtualCanvas',
+    'ImageDecodeError', 'decode_image', 'jpeg_is_truncated',
 ]

@@ -10,6 +10,10 @@ from mmssd.registry import TRANSFORMS
 class Compose:
     """Compose transforms (config dicts built from ``TRANSFORMS``, or callables).
 
+    After building, each transform with a ``bind_next(next_transform)`` method is told
+    which transform follows it (``None`` for the last), e.g. ``Expand`` hands a lazy
+    canvas to a following crop.
+
     Args:
         transforms: the transforms, applied in order.
     """
@@ -23,6 +27,10 @@ class Compose:
                 raise TypeError(f'pipeline[{i}] must be a config dict or a callable; '
                                 f'got {type(transform).__name__}: {transform!r}')
             self.transforms.append(transform)
+        for transform, next_transform in zip(self.transforms, [*self.transforms[1:], None]):
+            bind_next = getattr(transform, 'bind_next', None)
+            if callable(bind_next):
+                bind_next(next_transform)
 
     def __call__(self, data: dict) -> dict | None:
         """Apply every transform; a transform returning ``None`` drops the sample."""

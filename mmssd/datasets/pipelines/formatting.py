@@ -28,18 +28,28 @@ def to_tensor(data) -> torch.Tensor:
     raise TypeError(f'type {type(data).__name__} cannot be converted to a tensor')
 
 
-def _img_to_chw(img: np.ndarray) -> np.ndarray:
-    """(H, W[, C]) -> contiguous (C, H, W)."""
+def _img_to_chw(img: np.ndarray, dtype: np.dtype | None = None) -> np.ndarray:
+    """(H, W[, C]) -> C-contiguous (C, H, W), cast to ``dtype`` in the same pass.
+
+    No copy when ``img`` is already the (H, W, C) view of a (C, H, W) array of that dtype
+    (``Normalize``'s output).
+    """
     if img.ndim < 3:
         img = img[..., None]
-    return np.ascontiguousarray(img.transpose(2, 0, 1))
+    chw = img.transpose(2, 0, 1)
+    if dtype is None or chw.dtype == dtype:
+        return np.ascontiguousarray(chw)
+    out = np.empty(chw.shape, dtype)
+    out[...] = chw
+    return out
 
 
 @TRANSFORMS.register_module()
 class DefaultFormatBundle:
-    """``img`` -> float32 tensor (3, H, W); ``gt_bboxes``, ``gt_bboxes_ignore``,
-    ``gt_labels``, ``proposals`` -> tensors. Fills ``pad_shape``, ``scale_factor``
-    (ones (4,)) and ``img_norm_cfg`` (identity) when no transform set them."""
+    """``img`` -> float32 tensor (3, H, W) (cast and transposed in one pass, no copy after
+    ``Normalize``); ``gt_bboxes``, ``gt_bboxes_ignore``, ``gt_labels``, ``proposals`` ->
+    tensors. Fills ``pad_shape``, ``scale_factor`` (ones (4,)) and ``img_norm_cfg``
+    (identity) when no transform set them."""
 
     GT_KEYS = ('proposals', 'gt_bboxes', 'gt_bboxes_ignore', 'gt_labels')
 
@@ -58,11 +68,9 @@ class DefaultFormatBundle:
 
     def __call__(self, results: dict) -> dict:
         if 'img' in results:
-            img = results['img']
-            if self.img_to_float and img.dtype != np.float32:
-                img = img.astype(np.float32)
             self._add_default_meta_keys(results)
-            results['img'] = to_tensor(_img_to_chw(img))
+            dtype = np.float32 if self.img_to_float else None
+            results['img'] = to_tensor(_img_to_chw(results['img'], dtype))
         for key in self.GT_KEYS:
             if key in results:
                 results[key] = to_tensor(results[key])

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import os.path as osp
 
-import mmcv
 import numpy as np
 from mmengine import fileio
 
 from mmssd.registry import TRANSFORMS
+
+from .image_decoding import decode_image
 
 
 def _backend_args(file_client_args: dict | None) -> dict | None:
@@ -26,6 +27,12 @@ class LoadImageFromFile:
 
     Adds ``filename``, ``ori_filename``, ``img`` (H, W, 3) uint8 BGR (float32 with
     ``to_float32``), ``img_shape``, ``ori_shape`` and ``img_fields``.
+
+    Errors name the file: ``FileNotFoundError`` for a missing one,
+    :class:`ImageDecodeError` (an ``OSError``) for a truncated JPEG (checked by its
+    end-of-image marker, since some cv2 versions decode the missing part as grey) or
+    bytes that do not decode. ``color_type='color'`` turns grey, RGBA and 16-bit files
+    into (H, W, 3) uint8; ``'unchanged'`` keeps their channels and dtype.
 
     Args:
         to_float32: convert the image to float32.
@@ -53,9 +60,7 @@ class LoadImageFromFile:
             img_bytes = fileio.get(filename, backend_args=backend_args)
         except FileNotFoundError as e:
             raise FileNotFoundError(f'image file not found: {filename}') from e
-        img = mmcv.imfrombytes(img_bytes, flag=self.color_type, channel_order=self.channel_order)
-        if img is None:
-            raise OSError(f'cannot decode image file {filename} (corrupt or not an image)')
+        img = decode_image(img_bytes, filename, self.color_type, self.channel_order)
         if self.to_float32:
             img = img.astype(np.float32)
         results['filename'] = filename

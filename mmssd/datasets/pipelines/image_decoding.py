@@ -1,0 +1,53 @@
+"""Decode image bytes, with errors that name the file (truncated JPEG, corrupt data)."""
+from __future__ import annotations
+
+import mmcv
+import numpy as np
+
+_JPEG_SOI = b'\xff\xd8'  # start of image
+_JPEG_EOI = b'\xff\xd9'  # end of image
+_JPEG_SOS = b'\xff\xda'  # start of scan
+
+
+class ImageDecodeError(OSError):
+    """An image file that exists but cannot be decoded (corrupt or truncated)."""
+
+
+def jpeg_is_truncated(data: bytes) -> bool:
+    """Whether ``data`` is a JPEG whose last scan has no end-of-image marker after it.
+
+    In entropy-coded data a 0xFF byte is always followed by 0x00 or a restart marker, so
+    0xFFD9 (EOI) and 0xFFDA (SOS) appear only as markers. A complete file has an EOI after
+    its last SOS, possibly followed by padding or a trailer; a truncated one does not (an
+    EXIF thumbnail's EOI comes before the main image's SOS). Non-JPEG data -> False.
+    Cost: a backwards search that stops at the EOI, normally in the last bytes.
+    """
+    if not data.startswith(_JPEG_SOI):
+        return False
+    eoi = data.rfind(_JPEG_EOI)
+    return eoi < 0 or data.find(_JPEG_SOS, eoi + 2) >= 0
+
+
+def decode_image(data: bytes, filename: str, flag: str = 'color',
+                 channel_order: str = 'bgr') -> np.ndarray:
+    """``mmcv.imfrombytes`` that raises :class:`ImageDecodeError` naming ``filename``
+    instead of returning ``None`` or a half-grey image.
+
+    ``flag='color'`` gives (H, W, 3) uint8 for 8- or 16-bit, grey, RGB or RGBA files
+    (alpha dropped, 16-bit values divided by 256); ``'unchanged'`` keeps the file's
+    channels and dtype (e.g. (H, W, 4) RGBA, (H, W) grey, uint16).
+    """
+    if jpeg_is_truncated(data):
+        raise ImageDecodeError(f'truncated JPEG file {filename} ({len(data)} bytes, no '
+                               'end-of-image marker after the last scan); re-download or '
+                               're-encode it')
+    img = None
+    if data:
+        try:
+            img = mmcv.imfrombytes(data, flag=flag, channel_order=channel_order)
+        except Exception as e:  # pillow / turbojpeg backends raise instead of returning None
+            raise ImageDecodeError(f'cannot decode image file {filename}: {e}') from e
+    if img is None:
+        raise ImageDecodeError(f'cannot decode image file {filename} ({len(data)} bytes; '
+                               'corrupt or not an image)')
+    return img

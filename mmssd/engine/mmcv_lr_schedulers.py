@@ -1,0 +1,118 @@
+"""Learning-rate schedules of mmcv 1.x that mmengine lacks or counts differently.
+
+mmcv 1.x computes ``lr = policy(progress) * warmup(iteration)``. mmengine chains
+schedulers by letting each update the current value; its cosine and polynomial
+schedulers update ``lr - eta_min`` recursively, which is not a product once a warm-up
+scales the same value. The schedulers here update by the ratio of their closed form
+between consecutive steps, ``lr <- lr * f(t) / f(t - 1)`` (``f(-1)`` is the base
+learning rate), so any chain of them and mmengine's multiplicative schedulers
+(``LinearLR``, ``ConstantLR``, ``MultiStepLR``, ``ExponentialLR``) is exactly the product
+mmcv computed.
+"""
+from __future__ import annotations
+
+import math
+
+from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
+from mmengine.optim.scheduler.param_scheduler import INF, _ParamScheduler
+
+from mmssd.registry import PARAM_SCHEDULERS
+
+
+class _RatioScheduler(LRSchedulerMixin, _ParamScheduler):
+    """Base: step ``t`` multiplies the learning rate by ``f(t) / f(t - 1)``.
+
+    Subclasses define ``closed_form(base_lr, t)``; ``t`` counts from ``begin``.
+    """
+
+    def closed_form(self, base_lr: float, t: int) -> float:
+        raise NotImplementedError
+
+    def _get_value(self) -> list[float]:
+        t = self.last_step
+        values = []
+        for group in self.optimizer.param_groups:
+            base = group[f'initial_{self.param_name}']
+            previous = base if t == 0 else self.closed_form(base, t - 1)
+            current = self.closed_form(base, t)
+            ratio = current / previous if previous != 0 else 0.0
+            values.append(group[self.param_name] * ratio)
+        return values
+
+    @classmethod
+    def build_iter_from_epoch(cls, *args, begin: int = 0, end: int = INF,
+                              by_epoch: bool = True, epoch_length: int | None = None,
+                              **kwargs):
+        """The same schedule counted in iterations (``convert_to_iter_based``)."""
+        if not by_epoch or not epoch_length:
+            raise ValueError(f'{cls.__name__}: converting to iterations needs by_epoch=True '
+                             f'and a positive epoch_length; got {by_epoch}, {epoch_length}')
+        end = end if end == INF else int(end * epoch_length)
+        return cls(*args, begin=int(begin * epoch_length), end=end, by_epoch=False, **kwargs)
+
+
+@PARAM_SCHEDULERS.register_module()
+class ExpWarmupLR(_RatioScheduler):
+    """mmcv's ``warmup='exp'``: factor ``ratio ** (1 - t / (end - begin - 1))``.
+
+    Rises from ``ratio`` at the first step to 1 at the last step of ``[begin, end)``.
+    """
+
+    def __init__(self, optimizer, ratio: float, begin: int = 0, end: int = 2,
+                 last_step: int = -1, by_epoch: bool = False, verbose: bool = False):
+        if not 0 < ratio <= 1:
+            raise ValueError(f'ExpWarmupLR: ratio must be in (0, 1]; got {ratio}')
+        if end - begin < 2:
+            raise ValueError(f'ExpWarmupLR: needs end - begin >= 2; got {begin}..{end}')
+        self.ratio = ratio
+        self.total_iters = end - begin - 1
+        super().__init__(optimizer, begin=begin, end=end, last_step=last_step,
+                         by_epoch=by_epoch, verbose=verbose)
+
+    def closed_form(self, base_lr: float, t: int) -> float:
+        return base_lr * self.ratio ** (1 - t / self.total_iters)
+
+
+class _AnnealToMinimum(_RatioScheduler):
+    """Shared arguments of the schedules that end at ``eta_min`` (or ``eta_min_ratio``
+    times the base learning rate) after ``end - begin`` steps."""
+
+    def __init__(self, optimizer, eta_min: float | None = None,
+                 eta_min_ratio: float | None = None, begin: int = 0, end: int = INF,
+                 last_step: int = -1, by_epoch: bool = True, verbose: bool = False):
+        if eta_min is not None and eta_min_ratio is not None:
+            raise ValueError(f'{type(self).__name__}: give eta_min or eta_min_ratio, not both')
+        if end == INF:
+            raise ValueError(f'{type(self).__name__}: needs a finite `end`')
+        self.eta_min = eta_min or 0.0
+        self.eta_min_ratio = eta_min_ratio
+        self.total = end - begin
+        super().__init__(optimizer, begin=begin, end=end, last_step=last_step,
+                         by_epoch=by_epoch, verbose=verbose)
+
+    def minimum(self, base_lr: float) -> float:
+        return base_lr * self.eta_min_ratio if self.eta_min_ratio is not None else self.eta_min
+
+
+@PARAM_SCHEDULERS.register_module()
+class MMCVCosineAnnealingLR(_AnnealToMinimum):
+    """mmcv's ``CosineAnnealing``: ``min + (base - min) * (1 + cos(pi * t / T)) / 2``,
+    ``T = end - begin``."""
+
+    def closed_form(self, base_lr: float, t: int) -> float:
+        low = self.minimum(base_lr)
+        return low + (base_lr - low) * (1 + math.cos(math.pi * t / self.total)) / 2
+
+
+@PARAM_SCHEDULERS.register_module()
+class MMCVPolyLR(_AnnealToMinimum):
+    """mmcv's ``Poly``: ``(base - min) * (1 - t / T) ** power + min``, ``T = end - begin``
+    (mmengine's ``PolyLR`` divides by ``T - 1``)."""
+
+    def __init__(self, optimizer, power: float = 1.0, **kwargs):
+        self.power = power
+        super().__init__(optimizer, **kwargs)
+
+    def closed_form(self, base_lr: float, t: int) -> float:
+        low = self.minimum(base_lr)
+        return (base_lr - low) * (1 - t / self.total) ** self.power + low

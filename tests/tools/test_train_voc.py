@@ -1,0 +1,61 @@
+"""End to end on the Pascal VOC layout: the voc0712-style demo config trains on
+VOC2007 + VOC2012 trainval (concatenated from the ``ann_file`` list) and is scored on
+VOC2007 test with the 11-point VOC mAP, by tools/train.py and tools/test.py."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mmssd.datasets import make_demo_voc_dataset
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = REPO / 'configs/pascal_voc/ssdlite_mobilenetv2_demo_voc0712.py'
+EPOCHS = 6
+
+pytestmark = pytest.mark.slow
+
+
+def run_tool(*args: str, cwd: Path) -> str:
+    result = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope='module')
+def workspace(tmp_path_factory) -> Path:
+    """A folder with ``data/demo_voc/VOCdevkit``, where the tools run (relative data_root)."""
+    root = tmp_path_factory.mktemp('voc_e2e')
+    make_demo_voc_dataset(str(root / 'data/demo_voc'), num_trainval07=240,
+                          num_trainval12=240, num_test07=60)
+    return root
+
+
+@pytest.fixture(scope='module')
+def train_log(workspace: Path) -> str:
+    return run_tool(str(REPO / 'tools/train.py'), str(CONFIG), '--work-dir', 'work',
+                    '--seed', '0', '--cfg-options', f'runner.max_epochs={EPOCHS}',
+                    f'evaluation.interval={EPOCHS}', 'lr_config.warmup_iters=30',
+                    cwd=workspace)
+
+
+def test_trains_on_concatenated_trainval(train_log: str):
+    # 480 images in two VOC years at 16 per batch: 30 iterations an epoch
+    assert re.search(r'Epoch\(train\)\s+\[1\]\[20/30\]', train_log)
+    losses = [float(x) for x in re.findall(r'\sloss: ([\d.]+)', train_log)]
+    assert len(losses) >= 6 and sum(losses[-3:]) < 0.7 * sum(losses[:3]), losses
+
+
+def test_test_tool_reports_voc07_map(workspace: Path, train_log: str):
+    out = run_tool(str(REPO / 'tools/test.py'), str(CONFIG), f'work/epoch_{EPOCHS}.pth',
+                   '--eval', 'mAP', cwd=workspace)
+    for name in ('circle', 'square', 'triangle', 'star', 'cross'):
+        assert re.search(rf'\|\s*{name}\s*\|\s*\d+\s*\|\s*\d+\s*\|', out), out[-3000:]
+    ap50 = float(re.search(r'^AP50: ([\d.]+)', out, re.M).group(1))
+    assert ap50 >= 0.5, out[-3000:]
+    # the validation at the last epoch of training scored the same checkpoint the same way
+    val = re.findall(r'Epoch\(val\).*?mAP: ([\d.]+)', train_log)
+    assert val and float(val[-1]) == pytest.approx(ap50, abs=1e-3)
