@@ -14,7 +14,7 @@ from mmssd.datasets import make_demo_voc_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs/pascal_voc/ssdlite_mobilenetv2_demo_voc0712.py'
-EPOCHS = 6
+EPOCHS = 10  # 300 iterations: AP50 0.64 on the reference machine
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ def workspace(tmp_path_factory) -> Path:
 def train_log(workspace: Path) -> str:
     return run_tool(str(REPO / 'tools/train.py'), str(CONFIG), '--work-dir', 'work',
                     '--seed', '0', '--cfg-options', f'runner.max_epochs={EPOCHS}',
-                    f'evaluation.interval={EPOCHS}', 'lr_config.warmup_iters=30',
+                    f'evaluation.interval={EPOCHS}',
                     cwd=workspace)
 
 
