@@ -520,6 +520,11 @@ def translate_model_wrapper(cfg: Config) -> dict:
 
     The type carries its scope: mmengine's Runner looks wrappers up in its root registry.
     """
+    if (cfg.get('sync_bn') and cfg.get('launcher', 'none') != 'none'
+            and not torch.cuda.is_available()):
+        raise ConfigError(f"`sync_bn='{cfg.sync_bn}'` needs GPUs: torch's SyncBatchNorm runs "
+                          'on CUDA only. Remove `sync_bn` to train on CPU processes (each '
+                          'normalises over its own batch)')
     wrapper = dict(type='mmssd.DeviceAwareDistributedDataParallel', broadcast_buffers=False,
                    find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper.update(_plain(cfg.get('model_wrapper_cfg') or {}))

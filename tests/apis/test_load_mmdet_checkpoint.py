@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -47,3 +48,32 @@ def test_load_from_mmdet_checkpoint_without_key_mapping(name, config, tmp_path):
     load_checkpoint(model, str(path), map_location='cpu', strict=True)  # weights_only inside
     for key, value in model.state_dict().items():
         assert torch.equal(value, checkpoint['state_dict'][key]), key
+
+
+def test_incompatible_checkpoint_names_missing_unexpected_and_mismatched_keys(tmp_path):
+    """``load_from`` a checkpoint of another head size: every difference is named."""
+    register_all_modules()
+    model_cfg = load_config(str(REPO / 'configs/demo/ssdlite_mobilenetv2_demo.py')).model
+    other = MODELS.build(model_cfg)  # 5 classes
+    state_dict = dict(other.state_dict())
+    state_dict['neck.extra_layer.weight'] = torch.zeros(3)  # a key the model lacks
+    dropped = next(k for k in state_dict if k.startswith('backbone.conv1'))
+    del state_dict[dropped]
+    path = tmp_path / 'other.pth'
+    torch.save({'state_dict': state_dict}, path)
+
+    model_cfg.bbox_head.num_classes = 3
+    model = MODELS.build(model_cfg)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(RuntimeError) as error:
+        load_checkpoint(model, str(path), map_location='cpu', strict=True)
+    message = str(error.value)
+    assert 'unexpected key in source state_dict: neck.extra_layer.weight' in message
+    assert f'missing keys in source state_dict: {dropped}' in message
+    assert re.search(r'size mismatch for bbox_head\.cls_convs\.0\.\S+: copying a param with '
+                     r'shape torch.Size\(\[\d+', message)
+    # loading without strict keeps the model's own values where shapes differ
+    load_checkpoint(model, str(path), map_location='cpu', strict=False)
+    cls_key = next(k for k in before if k.startswith('bbox_head.cls_convs.0.')
+                   and before[k].shape != state_dict[k].shape)
+    assert torch.equal(model.state_dict()[cls_key], before[cls_key])
