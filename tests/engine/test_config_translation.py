@@ -215,3 +215,12 @@ def test_fp16_on_cpu_is_bfloat16_autocast():
     cfg.fp16 = dict(dtype='float16')
     with pytest.raises(ConfigError, match="`fp16.dtype` is 'float16'.*GPU"):
         translate_optimizer(cfg)
+
+
+def test_sync_bn_on_cpu_processes_is_refused_with_the_reason(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    cfg = base_cfg(sync_bn='torch', launcher='pytorch')
+    with pytest.raises(ConfigError, match=r"`sync_bn='torch'` needs GPUs.*Remove `sync_bn`"):
+        translate_train_config(cfg)
+    single_process = translate_train_config(base_cfg(sync_bn='torch'))  # nothing to sync
+    assert single_process['launcher'] == 'none'
