@@ -10,6 +10,7 @@ import numpy as np
 from .palette import class_palette
 
 BoxColour = tuple[int, int, int]
+FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def _text_colour(background: BoxColour) -> BoxColour:
@@ -18,16 +19,33 @@ def _text_colour(background: BoxColour) -> BoxColour:
     return (0, 0, 0) if 0.114 * b + 0.587 * g + 0.299 * r > 140 else (255, 255, 255)
 
 
+def label_rect(text: str, x1: int, y1: int, img_width: int,
+               font_scale: float) -> tuple[int, int, int, int]:
+    """``(left, top, right, bottom)`` (inclusive pixels) of the label of a box at ``(x1, y1)``.
+
+    The label sits just above the box's top-left corner, or inside the box when there is
+    no room above; it is shifted left when it would leave the image.
+    """
+    (tw, th), baseline = cv2.getTextSize(text, FONT, font_scale, 1)
+    top = y1 - th - baseline - 2 if y1 - th - baseline - 2 >= 0 else y1
+    left = min(max(x1, 0), max(img_width - tw - 2, 0))
+    return left, top, left + tw + 2, top + th + baseline + 2
+
+
 def _put_label(img: np.ndarray, text: str, x1: int, y1: int, colour: BoxColour,
                font_scale: float) -> None:
     """Write ``text`` on a filled box of ``colour`` just above (or inside) ``(x1, y1)``."""
-    font = cv2.FONT_HERSHEY_SIMPLEX
-    (tw, th), baseline = cv2.getTextSize(text, font, font_scale, 1)
-    top = y1 - th - baseline - 2 if y1 - th - baseline - 2 >= 0 else y1
-    x1 = min(max(x1, 0), max(img.shape[1] - tw - 2, 0))
-    cv2.rectangle(img, (x1, top), (x1 + tw + 2, top + th + baseline + 2), colour, -1)
-    cv2.putText(img, text, (x1 + 1, top + th + 1), font, font_scale, _text_colour(colour), 1,
+    left, top, right, bottom = label_rect(text, x1, y1, img.shape[1], font_scale)
+    th = cv2.getTextSize(text, FONT, font_scale, 1)[0][1]
+    cv2.rectangle(img, (left, top), (right, bottom), colour, -1)
+    cv2.putText(img, text, (left + 1, top + th + 1), FONT, font_scale, _text_colour(colour), 1,
                 cv2.LINE_AA)
+
+
+def label_text(class_names: Sequence[str], label: int, score: float | None = None) -> str:
+    """``name`` or ``name|score`` (two decimals), as drawn on a box."""
+    text = class_names[label] if label < len(class_names) else f'class {label}'
+    return text if score is None else f'{text}|{score:.2f}'
 
 
 def draw_boxes(img: np.ndarray | str, bboxes: np.ndarray, labels: np.ndarray,
@@ -65,9 +83,8 @@ def draw_boxes(img: np.ndarray | str, bboxes: np.ndarray, labels: np.ndarray,
         x1, y1, x2, y2 = (int(round(v)) for v in box[:4])
         cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, thickness)
         if with_label:
-            text = class_names[label] if label < len(class_names) else f'class {label}'
-            if box.shape[0] == 5:
-                text += f'|{box[4]:.2f}'
+            text = label_text(class_names, int(label),
+                              float(box[4]) if box.shape[0] == 5 else None)
             _put_label(canvas, text, x1, y1, colour, font_scale)
     return canvas
 

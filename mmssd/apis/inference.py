@@ -1,0 +1,161 @@
+"""Build a detector from a config (and checkpoint) and run it on images.
+
+``init_detector`` -> a model in eval mode carrying ``model.cfg`` and ``model.CLASSES``;
+``inference_detector(model, imgs)`` -> per image, a list over classes of float32
+``(n, 5)`` arrays ``[x1, y1, x2, y2, score]`` in the pixels of the given image.
+"""
+from __future__ import annotations
+
+import copy
+import os.path as osp
+from collections.abc import Sequence
+
+import mmcv
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.runner import load_checkpoint
+from torch import nn
+
+from mmssd.datasets.collate import detection_collate
+from mmssd.datasets.pipelines import Compose
+from mmssd.registry import DATASETS, MODELS
+from mmssd.utils import register_all_modules
+
+ImageInput = str | np.ndarray
+DetResult = list[np.ndarray]
+
+#: Pipeline steps that read the image from disk; inference loads it itself.
+LOADING_STEPS = ('LoadImageFromFile', 'LoadImageFromWebcam', 'LoadImageFromNDArray')
+
+
+def _as_config(config: str | Config, cfg_options: dict | None) -> Config:
+    if isinstance(config, str):
+        if not osp.isfile(config):
+            raise FileNotFoundError(f'config file {config} does not exist')
+        config = Config.fromfile(config)
+    elif not isinstance(config, Config):
+        raise TypeError(f'config must be a path or a Config, got {type(config).__name__}')
+    else:
+        config = copy.deepcopy(config)
+    if cfg_options:
+        config.merge_from_dict(cfg_options)
+    return config
+
+
+def _class_names(cfg: Config, checkpoint_meta: dict | None) -> tuple[str, ...]:
+    """Class names from the checkpoint's dataset meta, else the test set's config/type."""
+    meta = checkpoint_meta or {}
+    for key in ('dataset_meta', 'meta'):
+        classes = (meta.get(key) or {}).get('classes') if isinstance(meta.get(key), dict) \
+            else None
+        if classes:
+            return tuple(classes)
+    if meta.get('CLASSES'):
+        return tuple(meta['CLASSES'])
+    test = (cfg.get('data') or {}).get('test') or {}
+    while isinstance(test, dict) and 'dataset' in test:  # wrappers
+        test = test['dataset']
+    if isinstance(test, dict):
+        if test.get('classes'):
+            return tuple(test['classes'])
+        if test.get('type'):
+            dataset_cls = DATASETS.get(test['type'])
+            if getattr(dataset_cls, 'CLASSES', None):
+                return tuple(dataset_cls.CLASSES)
+    num_classes = cfg.model.bbox_head.num_classes
+    return tuple(f'class_{i}' for i in range(num_classes))
+
+
+def init_detector(config: str | Config, checkpoint: str | None = None, device: str = 'cpu',
+                  cfg_options: dict | None = None) -> nn.Module:
+    """A detector built from ``config`` with ``checkpoint``'s weights, in eval mode.
+
+    Args:
+        config: config file path or a loaded :class:`mmengine.config.Config`.
+        checkpoint: weights to load (safe ``weights_only`` loading); ``None`` keeps the
+            initial weights (useful for shape checks and export tests).
+        device: where the model lives, e.g. ``'cpu'`` or ``'cuda:0'``.
+        cfg_options: overrides merged into the config first.
+
+    Returns:
+        The model, with ``model.cfg`` (the config) and ``model.CLASSES`` (class names,
+        from the checkpoint's ``meta.dataset_meta`` when present, else the test set).
+    """
+    register_all_modules()
+    from mmssd.engine.config_translation import translate_model
+
+    cfg = _as_config(config, cfg_options)
+    model_cfg = translate_model(cfg)
+    model_cfg.pop('pretrained', None)
+    backbone = model_cfg.get('backbone', {})
+    backbone.pop('init_cfg', None)  # never fetch pretrained weights at inference
+    model = MODELS.build(model_cfg)
+    meta = None
+    if checkpoint is not None:
+        loaded = load_checkpoint(model, checkpoint, map_location='cpu')
+        meta = loaded.get('meta') if isinstance(loaded, dict) else None
+    model.cfg = cfg
+    model.CLASSES = _class_names(cfg, meta)
+    model.to(device)
+    model.eval()
+    return model
+
+
+def build_test_pipeline(cfg: Config) -> Compose:
+    """The config's test pipeline without its loading step (images come in loaded)."""
+    steps = copy.deepcopy(cfg.data.test.pipeline)
+    steps = [dict(step) for step in steps if step['type'] not in LOADING_STEPS]
+    return Compose(steps)
+
+
+def _load(img: ImageInput, index: int) -> dict:
+    """The results dict the loading step would produce for ``img``."""
+    if isinstance(img, str):
+        if not osp.isfile(img):
+            raise FileNotFoundError(f'image file not found: {img}')
+        array = mmcv.imread(img)
+        filename = img
+    elif isinstance(img, np.ndarray):
+        if img.ndim != 3 or img.shape[2] != 3:
+            raise ValueError(f'image arrays must be (H, W, 3) BGR; got shape {img.shape}')
+        array, filename = img, None
+    else:
+        raise TypeError(f'images must be paths or (H, W, 3) arrays, got {type(img).__name__}')
+    return dict(img_info=dict(filename=filename, height=array.shape[0], width=array.shape[1]),
+                img_prefix=None, filename=filename, ori_filename=filename, img=array,
+                img_shape=array.shape, ori_shape=array.shape, img_fields=['img'],
+                bbox_fields=[], img_id=index)
+
+
+def inference_detector(model: nn.Module, imgs: ImageInput | Sequence[ImageInput],
+                       batch_size: int | None = None) -> DetResult | list[DetResult]:
+    """Detect objects in one image or a list of images.
+
+    Args:
+        model: a detector from :func:`init_detector` (needs ``model.cfg``).
+        imgs: a path, an (H, W, 3) uint8 BGR array, or a list of either.
+        batch_size: images per forward pass (default: all at once).
+
+    Returns:
+        For one image, a list over classes of float32 ``(n, 5)`` arrays
+        ``[x1, y1, x2, y2, score]`` in the image's own pixels; for a list, one such
+        list per image.
+    """
+    single = isinstance(imgs, (str, np.ndarray))
+    images = [imgs] if single else list(imgs)
+    if not images:
+        return []
+    pipeline = build_test_pipeline(model.cfg)
+    device = next(model.parameters()).device
+    step = batch_size or len(images)
+    results: list[DetResult] = []
+    for start in range(0, len(images), step):
+        samples = [pipeline(_load(img, start + i))
+                   for i, img in enumerate(images[start:start + step])]
+        batch = detection_collate(samples)
+        batch['img'] = [t.to(device) for t in batch['img']] if isinstance(batch['img'], list) \
+            else batch['img'].to(device)
+        with torch.no_grad():
+            results.extend(model(img=batch['img'], img_metas=batch['img_metas'], mode='predict'))
+    return results[0] if single else results
