@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from mmengine.config import Config
 
-from mmssd.engine import translate_test_config
+from mmssd.engine import close_distributed, translate_test_config
 from mmssd.utils import register_all_modules
 
 from .runner_factory import make_runner
@@ -29,4 +29,6 @@ def evaluate_detector(cfg: Config, checkpoint: str, metric_options: dict | None 
         raise ValueError('nothing to do: give `out` or set `evaluate=True`')
     kwargs['test_evaluator'] = evaluators
     runner = make_runner(kwargs, cfg)
-    return runner.test()
+    metrics = runner.test()
+    close_distributed()
+    return metrics

@@ -4,7 +4,7 @@ from __future__ import annotations
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmssd.engine import translate_train_config
+from mmssd.engine import close_distributed, translate_train_config
 from mmssd.utils import register_all_modules
 
 from .runner_factory import make_runner
@@ -20,4 +20,5 @@ def train_detector(cfg: Config, validate: bool = True) -> Runner:
     """Train as ``cfg`` says; returns the runner (its ``work_dir`` holds logs and checkpoints)."""
     runner = build_train_runner(cfg, validate)
     runner.train()
+    close_distributed()
     return runner

@@ -3,7 +3,11 @@ from .atomic_local_backend import install_atomic_local_backend
 from .autocast_optim_wrapper import AutocastOptimWrapper
 from .checkpoint import install_safe_local_loader
 from .config_translation import ConfigError, translate_test_config, translate_train_config
-from .distributed import DeviceAwareDistributedDataParallel, init_distributed
+from .distributed import (
+    DeviceAwareDistributedDataParallel,
+    close_distributed,
+    init_distributed,
+)
 from .hooks import (
     CheckInvalidLossHook,
     CheckpointHook,
@@ -18,5 +22,6 @@ install_atomic_local_backend()
 
 __all__ = ['AutocastOptimWrapper', 'CheckInvalidLossHook', 'CheckpointHook', 'ConfigError',
            'DeviceAwareDistributedDataParallel', 'EvalProgressBarHook', 'ExpWarmupLR',
-           'init_distributed', 'MMCVCosineAnnealingLR', 'MMCVPolyLR', 'NumClassCheckHook',
-           'SafeCheckpointHook', 'translate_test_config', 'translate_train_config']
+           'MMCVCosineAnnealingLR', 'MMCVPolyLR', 'NumClassCheckHook', 'SafeCheckpointHook',
+           'close_distributed', 'init_distributed', 'translate_test_config',
+           'translate_train_config']

@@ -81,3 +81,14 @@ def init_distributed(launcher: str, backend: str = 'gloo', port: int | None = No
     elif launcher == 'mpi':
         _mpi_environment(port)
     dist.init_process_group(backend='gloo', **kwargs)
+
+
+def close_distributed() -> None:
+    """Wait for every process, then tear the process group down.
+
+    A gloo group left to the interpreter's exit can abort a process ('terminate called
+    without an active exception'), which torchrun reports as a failed run.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
