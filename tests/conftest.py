@@ -35,6 +35,7 @@ class DemoRun:
     scalars_log: Path  # work_dir/<timestamp>/vis_data/scalars.json (JSON lines)
     image: Path  # the image it was trained on (demo/demo.jpg)
     ann_file: Path  # its COCO ground truth (demo/demo.json)
+    epochs: int  # epochs trained (one iteration each)
 
 
 OVERFIT_CONFIG = """\
@@ -88,4 +89,4 @@ def demo_run(tmp_path_factory) -> DemoRun:
     assert any('bbox_mAP' in r for r in records), 'the run logged no validation'
     return DemoRun(config=config, checkpoint=work_dir / f'epoch_{DEMO_EPOCHS}.pth',
                    work_dir=work_dir, scalars_log=logs[-1], image=DEMO_IMAGE,
-                   ann_file=DEMO_ANN)
+                   ann_file=DEMO_ANN, epochs=DEMO_EPOCHS)
