@@ -276,11 +276,11 @@ class SSDHead(BaseModule):
                    rescale: bool = True) -> list[tuple[Tensor, Tensor]]:
         """Detections of each image: ``(det_bboxes (n, 5), det_labels (n,))``.
 
-        Softmax scores; per level the ``nms_pre`` anchors of highest foreground score are
-        decoded (clipped to ``img_shape``); with ``rescale`` boxes are divided by
-        ``scale_factor`` (back to original image pixels); then per-class NMS keeps at most
-        ``max_per_img`` detections above ``score_thr`` whose sides are at least
-        ``min_bbox_size``.
+        Scores from :meth:`cls_probabilities` (softmax); per level the ``nms_pre`` anchors of
+        highest foreground score are decoded (clipped to ``img_shape``); with ``rescale``
+        boxes are divided by ``scale_factor`` (back to original image pixels); then per-class
+        NMS keeps at most ``max_per_img`` detections above ``score_thr`` whose sides are at
+        least ``min_bbox_size``.
         """
         cfg = self.test_cfg if cfg is None else cfg
         if cfg is None:
@@ -292,13 +292,13 @@ class SSDHead(BaseModule):
         nms_pre = cfg.get('nms_pre', -1)
         mlvl_bboxes, mlvl_scores = [], []
         for cls_score, bbox_pred, anchors in zip(cls_scores, bbox_preds, mlvl_anchors, strict=True):
-            scores = levels_to_batch([cls_score], self.cls_out_channels).float().softmax(-1)
+            scores = self.cls_probabilities(
+                levels_to_batch([cls_score], self.cls_out_channels).float())
             deltas = levels_to_batch([bbox_pred], 4).float()
             level_anchors = anchors[None].expand(batch_size, -1, -1)
             if 0 < nms_pre < scores.size(1):
                 topk_inds = scores[..., :-1].max(dim=-1).values.topk(nms_pre, dim=1).indices
-                scores = scores.gather(
-                    1, topk_inds[..., None].expand(-1, -1, self.cls_out_channels))
+                scores = scores.gather(1, topk_inds[..., None].expand(-1, -1, scores.size(-1)))
                 deltas = deltas.gather(1, topk_inds[..., None].expand(-1, -1, 4))
                 level_anchors = anchors[topk_inds]
             mlvl_bboxes.append(self.bbox_coder.decode(level_anchors, deltas,
@@ -313,6 +313,11 @@ class SSDHead(BaseModule):
                            cfg.get('max_per_img', -1), cfg.get('min_bbox_size', 0))
             for i in range(batch_size)
         ]
+
+    def cls_probabilities(self, cls_logits: Tensor) -> Tensor:
+        """Logits ``(B, n, cls_out_channels)`` -> class probabilities ``(B, n, C + 1)``,
+        background last (SSD: softmax over the ``C + 1`` outputs)."""
+        return cls_logits.softmax(-1)
 
     def simple_test(self, feats: Sequence[Tensor], img_metas: Sequence[dict],
                     rescale: bool = True) -> list[tuple[Tensor, Tensor]]:

@@ -1,4 +1,4 @@
 """Detectors (registered in ``MODELS``)."""
-from .single_stage import SSD, SingleStageDetector
+from .single_stage import SSD, RetinaNet, SingleStageDetector
 
-__all__ = ['SSD', 'SingleStageDetector']
+__all__ = ['RetinaNet', 'SSD', 'SingleStageDetector']

@@ -120,3 +120,8 @@ class SingleStageDetector(BaseModel):
 @MODELS.register_module()
 class SSD(SingleStageDetector):
     """SSD (an alias of :class:`SingleStageDetector`, as in mmdetection)."""
+
+
+@MODELS.register_module()
+class RetinaNet(SingleStageDetector):
+    """RetinaNet (an alias of :class:`SingleStageDetector`, as in mmdetection)."""

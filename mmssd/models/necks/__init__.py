@@ -1,4 +1,5 @@
 """Necks (registered in ``MODELS``)."""
+from .fpn import FPN
 from .ssd_neck import SSDNeck
 
-__all__ = ['SSDNeck']
+__all__ = ['FPN', 'SSDNeck']

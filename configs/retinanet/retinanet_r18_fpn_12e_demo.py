@@ -1,0 +1,27 @@
+# RetinaNet (ResNet-18 + FPN) trained from scratch on the synthetic demo shapes, sized for a
+# 2-core CPU: half-width ResNet-18 (base_channels=32), thin FPN and head (64 channels,
+# 2 tower convs), 192 px input, anchors a quarter of RetinaNet's (the shapes are 10-96 px),
+# AdamW with a short cosine schedule (the demo schedule, 12 epochs).
+_base_ = [
+    '../_base_/models/retinanet_r50_fpn.py', '../_base_/datasets/demo_shapes.py',
+    '../_base_/schedules/demo_14e.py', '../_base_/default_runtime.py'
+]
+model = dict(
+    backbone=dict(
+        depth=18,
+        base_channels=32,  # 64 is the published ResNet-18 (the one checkpoints fit)
+        frozen_stages=-1,  # from scratch: train every stage and its BatchNorms
+        norm_eval=False),
+    neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
+    bbox_head=dict(
+        num_classes=5,
+        in_channels=64,
+        feat_channels=64,
+        stacked_convs=2,
+        anchor_generator=dict(octave_base_scale=2)))
+runner = dict(max_epochs=12)
+data = dict(workers_per_gpu=1, val_dataloader=dict(samples_per_gpu=16),
+            test_dataloader=dict(samples_per_gpu=16))
+evaluation = dict(interval=12, metric='bbox', save_best='auto')
+checkpoint_config = dict(interval=1, max_keep_ckpts=3)
+log_config = dict(interval=20)
