@@ -61,7 +61,7 @@ data = dict(samples_per_gpu=2, workers_per_gpu=0,
 optimizer = dict(lr=0.01)
 lr_config = dict(warmup_iters=5)
 runner = dict(max_epochs={epochs})
-evaluation = dict(interval={epochs}, save_best=None)
+evaluation = dict(interval={epochs} // 2, save_best=None)
 checkpoint_config = dict(interval={epochs})
 log_config = dict(interval=1)
 fast_bn = dict(type='BN', eps=0.001, momentum=0.5)

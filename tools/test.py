@@ -23,11 +23,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='metric arguments, e.g. classwise=True jsonfile_prefix=res')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. data.test.samples_per_gpu=8')
+    parser.add_argument('--show-dir', help='save every test image with its predictions here')
+    parser.add_argument('--show-score-thr', type=float, default=0.3,
+                        help='smallest score drawn in --show-dir images')
+    parser.add_argument('--show-gt', action='store_true',
+                        help='also draw the ground truth (white) in --show-dir images')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     args = parser.parse_args(argv)
-    if not (args.out or args.eval or args.format_only):
-        parser.error('give at least one of --out, --eval and --format-only')
+    if not (args.out or args.eval or args.format_only or args.show_dir):
+        parser.error('give at least one of --out, --eval, --format-only and --show-dir')
     if args.out and not args.out.endswith(('.pkl', '.pickle')):
         parser.error(f'--out must be a .pkl or .pickle file, got {args.out}')
     return args
@@ -51,7 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg.launcher = args.launcher
     metrics = evaluate_detector(cfg, args.checkpoint, metric_options(args), out=args.out,
-                                evaluate=bool(args.eval or args.format_only))
+                                evaluate=bool(args.eval or args.format_only),
+                                show_dir=args.show_dir, show_score_thr=args.show_score_thr,
+                                show_gt=args.show_gt)
     for name, value in metrics.items():
         print(f'{name}: {value}')
 

@@ -18,7 +18,7 @@ def test_plot_curve_writes_png_of_loss_and_map(demo_run, tmp_path: Path, capsys)
          '--out', str(out)])
     assert f'saved {out}' in capsys.readouterr().out
     img = mpimg.imread(str(out))
-    assert img.shape[0] > img.shape[1] > 300  # two stacked panels
+    assert img.shape[0] > 500 and img.shape[1] > 500  # two stacked panels
     # not blank: the curve's colour (matplotlib's first, C0 blue) is drawn in both panels
     blue = (np.abs(img[..., :3] - np.array([0.12, 0.47, 0.71])).max(-1) < 0.05)
     half = img.shape[0] // 2
