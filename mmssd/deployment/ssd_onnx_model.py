@@ -47,7 +47,9 @@ class SSDOnnxModel(nn.Module):
     def forward(self, img: Tensor) -> tuple[Tensor, Tensor]:
         head = self.detector.bbox_head
         cls_scores, bbox_preds = head(self.detector.extract_feat(img))
-        scores = levels_to_batch(cls_scores, head.cls_out_channels).float().softmax(-1)
+        logits = levels_to_batch(cls_scores, head.cls_out_channels).float()
+        to_probabilities = getattr(head, 'cls_probabilities', None)
+        scores = to_probabilities(logits) if to_probabilities else logits.softmax(-1)
         deltas = levels_to_batch(bbox_preds, 4).float()
         boxes = head.bbox_coder.decode(self.anchors[None].expand_as(deltas), deltas,
                                        max_shape=self.input_shape)
