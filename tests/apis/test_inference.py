@@ -14,6 +14,8 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIG = str(REPO / 'configs/demo/ssdlite_mobilenetv2_demo.py')
 IMAGE = str(REPO / 'demo/demo.jpg')
 
+pytestmark = pytest.mark.usefixtures('torch_single_thread')
+
 
 @pytest.fixture(scope='module')
 def model():

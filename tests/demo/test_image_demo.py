@@ -8,6 +8,7 @@ on its label.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ SCORE_THR = 0.5
 THICKNESS = 2  # draw_boxes' default line width
 FONT_SCALE = 0.45  # draw_boxes' default
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures('torch_single_thread')]
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -47,7 +48,8 @@ def test_image_demo_boxes_the_objects(demo_run, tmp_path: Path):
     run = subprocess.run(
         [sys.executable, 'demo/image_demo.py', str(demo_run.image), str(demo_run.config),
          str(demo_run.checkpoint), '--out-file', str(out_file), '--score-thr', str(SCORE_THR),
-         '--device', 'cpu'], cwd=REPO, capture_output=True, text=True)
+         '--device', 'cpu'], cwd=REPO, capture_output=True, text=True,
+                            env=dict(os.environ, OMP_NUM_THREADS='1'))
     assert run.returncode == 0, run.stderr[-3000:]
     assert out_file.is_file()
     source = mmcv.imread(str(demo_run.image))

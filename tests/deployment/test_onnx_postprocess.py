@@ -13,6 +13,8 @@ from mmssd.models.utils import bbox2result
 
 DEMO_CONFIG = str(Path(__file__).resolve().parents[2] / 'configs/demo/ssdlite_mobilenetv2_demo.py')
 
+pytestmark = pytest.mark.usefixtures('torch_single_thread')
+
 
 @pytest.fixture(scope='module')
 def demo_model():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from tool_loader import load_tool
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures('torch_single_thread')]
 
 
 def test_plot_curve_writes_png_of_loss_and_map(demo_run, tmp_path: Path, capsys):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 from mmcv.cnn import fuse_conv_bn
 from tool_loader import REPO, load_tool
@@ -11,6 +12,8 @@ from mmssd.apis import init_detector
 from mmssd.datasets.demo_shapes import make_demo_dataset
 
 CONFIG = str(REPO / 'configs/demo/ssdlite_mobilenetv2_demo.py')
+
+pytestmark = pytest.mark.usefixtures('torch_single_thread')
 
 
 def test_benchmark_times_batches_after_warmup(tmp_path: Path, capsys):

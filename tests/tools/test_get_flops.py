@@ -11,6 +11,8 @@ from mmssd.apis import init_detector
 #: torchvision's table: SSD300-VGG16 (COCO, 300x300) 34.858 GFLOPS, one multiply-add = one.
 TORCHVISION_SSD300_GMACS = 34.858
 
+pytestmark = pytest.mark.usefixtures('torch_single_thread')
+
 
 def conv_linear_mult_adds(model: nn.Module, img: torch.Tensor) -> int:
     """Multiply-adds of every Conv2d / Linear in one forward, counted with hooks, plus two

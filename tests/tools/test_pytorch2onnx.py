@@ -13,6 +13,8 @@ pytest.importorskip('onnxruntime')
 
 ATOL = 1e-3
 
+pytestmark = pytest.mark.usefixtures('torch_single_thread')
+
 
 def metadata(path: Path) -> dict:
     return {p.key: json.loads(p.value) for p in onnx.load(str(path)).metadata_props}
