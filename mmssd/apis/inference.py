@@ -19,6 +19,7 @@ from torch import nn
 
 from mmssd.datasets.collate import detection_collate
 from mmssd.datasets.pipelines import Compose
+from mmssd.engine.config_translation import translate_model
 from mmssd.registry import DATASETS, MODELS
 from mmssd.utils import register_all_modules
 
@@ -73,8 +74,9 @@ def init_detector(config: str | Config, checkpoint: str | None = None, device: s
 
     Args:
         config: config file path or a loaded :class:`mmengine.config.Config`.
-        checkpoint: weights to load (safe ``weights_only`` loading); ``None`` keeps the
-            initial weights (useful for shape checks and export tests).
+        checkpoint: weights to load (safe ``weights_only`` loading); ``None`` keeps
+            PyTorch's default initialisation (``init_cfg`` is not applied, so nothing is
+            downloaded), which is enough for shape checks, FLOP counts and export tests.
         device: where the model lives, e.g. ``'cpu'`` or ``'cuda:0'``.
         cfg_options: overrides merged into the config first.
 
@@ -83,14 +85,10 @@ def init_detector(config: str | Config, checkpoint: str | None = None, device: s
         from the checkpoint's ``meta.dataset_meta`` when present, else the test set).
     """
     register_all_modules()
-    from mmssd.engine.config_translation import translate_model
-
     cfg = _as_config(config, cfg_options)
     model_cfg = translate_model(cfg)
-    model_cfg.pop('pretrained', None)
-    backbone = model_cfg.get('backbone', {})
-    backbone.pop('init_cfg', None)  # never fetch pretrained weights at inference
-    model = MODELS.build(model_cfg)
+    model_cfg.pop('pretrained', None)  # weights come from `checkpoint` only
+    model = MODELS.build(model_cfg)  # no init_weights(): init_cfg is never applied here
     meta = None
     if checkpoint is not None:
         loaded = load_checkpoint(model, checkpoint, map_location='cpu')
@@ -109,8 +107,8 @@ def build_test_pipeline(cfg: Config) -> Compose:
     return Compose(steps)
 
 
-def _load(img: ImageInput, index: int) -> dict:
-    """The results dict the loading step would produce for ``img``."""
+def load_image(img: ImageInput, index: int = 0) -> dict:
+    """The results dict the loading step would produce for ``img`` (path or BGR array)."""
     if isinstance(img, str):
         if not osp.isfile(img):
             raise FileNotFoundError(f'image file not found: {img}')
@@ -151,7 +149,7 @@ def inference_detector(model: nn.Module, imgs: ImageInput | Sequence[ImageInput]
     step = batch_size or len(images)
     results: list[DetResult] = []
     for start in range(0, len(images), step):
-        samples = [pipeline(_load(img, start + i))
+        samples = [pipeline(load_image(img, start + i))
                    for i, img in enumerate(images[start:start + step])]
         batch = detection_collate(samples)
         batch['img'] = [t.to(device) for t in batch['img']] if isinstance(batch['img'], list) \

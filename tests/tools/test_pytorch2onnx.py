@@ -29,7 +29,7 @@ def check_report(diffs: dict) -> None:
 
 @pytest.mark.slow
 def test_ssd300_export_matches_pytorch(tmp_path: Path, capsys):
-    torch.manual_seed(0)  # initial weights (no checkpoint): Xavier-initialised head
+    torch.manual_seed(0)  # no checkpoint: PyTorch's default initialisation, seeded
     out = tmp_path / 'ssd300.onnx'
     report = load_tool('tools/deployment/pytorch2onnx.py').main(
         [str(REPO / 'configs/ssd/ssd300_coco.py'), '--output-file', str(out),

@@ -27,7 +27,7 @@ import torch
 from mmengine.config import DictAction
 
 from mmssd.apis import init_detector
-from mmssd.apis.inference import _load, build_test_pipeline
+from mmssd.apis.inference import build_test_pipeline, load_image
 from mmssd.datasets.collate import detection_collate
 from mmssd.deployment import SSDOnnxModel, postprocess_detections
 
@@ -62,7 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def preprocess(model: torch.nn.Module, img_path: str) -> tuple[torch.Tensor, dict]:
     """The test pipeline's ``img (1, 3, H, W)`` and meta dict for ``img_path``."""
-    batch = detection_collate([build_test_pipeline(model.cfg)(_load(img_path, 0))])
+    batch = detection_collate([build_test_pipeline(model.cfg)(load_image(img_path))])
     return batch['img'][0], batch['img_metas'][0][0]
 
 
