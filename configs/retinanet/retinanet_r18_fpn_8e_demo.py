@@ -1,7 +1,7 @@
 # RetinaNet (ResNet-18 + FPN) trained from scratch on the synthetic demo shapes, sized for a
 # 2-core CPU: half-width ResNet-18 (base_channels=32), thin FPN and head (64 channels,
 # 2 tower convs), 192 px input, anchors a quarter of RetinaNet's (the shapes are 10-96 px),
-# AdamW with a short cosine schedule (the demo schedule, 12 epochs).
+# AdamW with a short cosine schedule (the demo schedule, cut to 8 epochs).
 _base_ = [
     '../_base_/models/retinanet_r50_fpn.py', '../_base_/datasets/demo_shapes.py',
     '../_base_/schedules/demo_14e.py', '../_base_/default_runtime.py'
@@ -19,9 +19,9 @@ model = dict(
         feat_channels=64,
         stacked_convs=2,
         anchor_generator=dict(octave_base_scale=2)))
-runner = dict(max_epochs=12)
+runner = dict(max_epochs=8)
 data = dict(workers_per_gpu=1, val_dataloader=dict(samples_per_gpu=16),
             test_dataloader=dict(samples_per_gpu=16))
-evaluation = dict(interval=12, metric='bbox', save_best='auto')
+evaluation = dict(interval=8, metric='bbox', save_best='auto')
 checkpoint_config = dict(interval=1, max_keep_ckpts=3)
 log_config = dict(interval=20)

@@ -1,7 +1,7 @@
 # The demo RetinaNet with its FPN swapped for the BiFPN of this project. Run from the
 # repository root (which `custom_imports` needs on sys.path; tools add the working dir):
-#   python tools/train.py projects/example_neck/configs/retinanet_r18_bifpn_12e_demo.py
-_base_ = ['../../../configs/retinanet/retinanet_r18_fpn_12e_demo.py']
+#   python tools/train.py projects/example_neck/configs/retinanet_r18_bifpn_8e_demo.py
+_base_ = ['../../../configs/retinanet/retinanet_r18_fpn_8e_demo.py']
 custom_imports = dict(imports=['projects.example_neck.example_neck'], allow_failed_imports=False)
 model = dict(
     neck=dict(
