@@ -1,4 +1,5 @@
 """The runtime: 2.x config vocabulary -> mmengine Runner, project hooks, safe checkpoints."""
+from .all_reduce_sync_bn import AllReduceSyncBatchNorm, convert_to_all_reduce_sync_bn
 from .atomic_local_backend import install_atomic_local_backend
 from .autocast_optim_wrapper import AutocastOptimWrapper
 from .checkpoint import install_safe_local_loader
@@ -20,8 +21,9 @@ from .mmcv_lr_schedulers import ExpWarmupLR, MMCVCosineAnnealingLR, MMCVPolyLR
 install_safe_local_loader()
 install_atomic_local_backend()
 
-__all__ = ['AutocastOptimWrapper', 'CheckInvalidLossHook', 'CheckpointHook', 'ConfigError',
-           'DeviceAwareDistributedDataParallel', 'EvalProgressBarHook', 'ExpWarmupLR',
-           'MMCVCosineAnnealingLR', 'MMCVPolyLR', 'NumClassCheckHook', 'SafeCheckpointHook',
-           'close_distributed', 'init_distributed', 'translate_test_config',
+__all__ = ['AllReduceSyncBatchNorm', 'AutocastOptimWrapper', 'CheckInvalidLossHook',
+           'CheckpointHook', 'ConfigError', 'DeviceAwareDistributedDataParallel',
+           'EvalProgressBarHook', 'ExpWarmupLR', 'MMCVCosineAnnealingLR', 'MMCVPolyLR',
+           'NumClassCheckHook', 'SafeCheckpointHook', 'close_distributed',
+           'convert_to_all_reduce_sync_bn', 'init_distributed', 'translate_test_config',
            'translate_train_config']

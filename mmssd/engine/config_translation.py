@@ -519,22 +519,32 @@ def translate_model_wrapper(cfg: Config) -> dict:
     """``model_wrapper_cfg`` (DDP that also runs on CPU) with ``find_unused_parameters``.
 
     The type carries its scope: mmengine's Runner looks wrappers up in its root registry.
+    ``sync_bn`` without GPUs is done by the wrapper (:func:`translate_sync_bn`).
     """
-    if (cfg.get('sync_bn') and cfg.get('launcher', 'none') != 'none'
-            and not torch.cuda.is_available()):
-        raise ConfigError(f"`sync_bn='{cfg.sync_bn}'` needs GPUs: torch's SyncBatchNorm runs "
-                          'on CUDA only. Remove `sync_bn` to train on CPU processes (each '
-                          'normalises over its own batch)')
     wrapper = dict(type='mmssd.DeviceAwareDistributedDataParallel', broadcast_buffers=False,
                    find_unused_parameters=cfg.get('find_unused_parameters', False))
+    if cfg.get('sync_bn') and not torch.cuda.is_available():
+        wrapper['sync_bn'] = True
     wrapper.update(_plain(cfg.get('model_wrapper_cfg') or {}))
     return wrapper
+
+
+def translate_sync_bn(cfg: Config) -> str | None:
+    """``sync_bn`` for mmengine's Runner: ``'torch'``/``'mmcv'`` with GPUs. Without them
+    torch's SyncBatchNorm refuses CPU tensors, so the Runner gets ``None`` and the DDP
+    wrapper converts BatchNorm to :class:`~mmssd.engine.AllReduceSyncBatchNorm`."""
+    sync_bn = cfg.get('sync_bn')
+    if sync_bn not in (None, False, 'torch', 'mmcv'):
+        raise ConfigError(f"`sync_bn` is {sync_bn!r}; expected 'torch' (or 'mmcv' with "
+                          "mmcv's compiled ops)")
+    return sync_bn or None if torch.cuda.is_available() else None
 
 
 def _common_runtime(cfg: Config) -> dict:
     return dict(
         launcher=cfg.get('launcher', 'none'),
         model_wrapper_cfg=translate_model_wrapper(cfg),
+        sync_bn=translate_sync_bn(cfg),
         env_cfg=translate_environment(cfg),
         log_level=cfg.get('log_level', 'INFO'),
         log_processor=dict(by_epoch=cfg.get('runner', {}).get('type') != 'IterBasedRunner'),

@@ -3,7 +3,8 @@
 mmengine's ``init_dist`` calls ``torch.cuda.set_device`` and its DDP wrap passes
 ``device_ids``; both fail on a CPU machine. :func:`init_distributed` starts the process
 group itself when there is no GPU (the Runner then skips its own start), and
-:class:`DeviceAwareDistributedDataParallel` drops ``device_ids`` on CPU.
+:class:`DeviceAwareDistributedDataParallel` drops ``device_ids`` on CPU and can
+synchronise BatchNorm there.
 """
 from __future__ import annotations
 
@@ -17,18 +18,30 @@ from mmengine.model import MMDistributedDataParallel
 
 from mmssd.registry import MODEL_WRAPPERS
 
+from .all_reduce_sync_bn import convert_to_all_reduce_sync_bn
+
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
 
 @MODEL_WRAPPERS.register_module()
 class DeviceAwareDistributedDataParallel(MMDistributedDataParallel):
-    """mmengine's DDP wrapper; on CPU, without the ``device_ids`` a GPU run needs."""
+    """mmengine's DDP wrapper; on CPU, without the ``device_ids`` a GPU run needs.
+
+    Args:
+        module: the detector.
+        detect_anomalous_params: as mmengine's wrapper.
+        sync_bn: convert every BatchNorm to :class:`AllReduceSyncBatchNorm` (statistics
+            over all processes' batches) before wrapping; the CPU form of ``sync_bn``.
+        kwargs: ``torch.nn.parallel.DistributedDataParallel`` arguments.
+    """
 
     def __init__(self, module: torch.nn.Module, detect_anomalous_params: bool = False,
-                 **kwargs) -> None:
+                 sync_bn: bool = False, **kwargs) -> None:
         if not torch.cuda.is_available():
             kwargs.pop('device_ids', None)
             kwargs.pop('output_device', None)
+        if sync_bn:
+            module = convert_to_all_reduce_sync_bn(module)
         super().__init__(module=module, detect_anomalous_params=detect_anomalous_params,
                          **kwargs)
 

@@ -217,10 +217,13 @@ def test_fp16_on_cpu_is_bfloat16_autocast():
         translate_optimizer(cfg)
 
 
-def test_sync_bn_on_cpu_processes_is_refused_with_the_reason(monkeypatch):
+def test_sync_bn_goes_to_the_runner_with_gpus_and_to_the_wrapper_without(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    cfg = base_cfg(sync_bn='torch', launcher='pytorch')
-    with pytest.raises(ConfigError, match=r"`sync_bn='torch'` needs GPUs.*Remove `sync_bn`"):
-        translate_train_config(cfg)
-    single_process = translate_train_config(base_cfg(sync_bn='torch'))  # nothing to sync
-    assert single_process['launcher'] == 'none'
+    cpu = translate_train_config(base_cfg(sync_bn='torch', launcher='pytorch'))
+    assert cpu['sync_bn'] is None and cpu['model_wrapper_cfg']['sync_bn'] is True
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    gpu = translate_train_config(base_cfg(sync_bn='torch', launcher='pytorch'))
+    assert gpu['sync_bn'] == 'torch' and 'sync_bn' not in gpu['model_wrapper_cfg']
+    assert translate_train_config(base_cfg())['sync_bn'] is None
+    with pytest.raises(ConfigError, match=r"`sync_bn` is 'yes'; expected 'torch'"):
+        translate_train_config(base_cfg(sync_bn='yes'))

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from mmssd.registry import MODELS, TASK_UTILS
 
 from ..losses import hard_negative_sum, smooth_l1_loss, weight_reduce_loss
-from ..utils import bbox2result, multiclass_nms, pad_instances
+from ..utils import bbox2result, multiclass_nms, pad_instances, reduce_mean
 
 
 class SSDTargets(NamedTuple):
@@ -37,8 +37,8 @@ class SSDTargets(NamedTuple):
         bbox_targets: ``(B, N, 4)`` encoded deltas (boxes with ``reg_decoded_bbox``),
             zero at non-positives.
         bbox_weights: ``(B, N, 4)``; 1 at positives.
-        num_total_pos: scalar tensor, ``sum_b max(num_pos_b, 1)`` (mmdetection's average
-            factor).
+        num_total_pos: float scalar tensor, ``sum_b max(num_pos_b, 1)`` (mmdetection's
+            average factor), averaged over the processes of a distributed run.
     """
 
     labels: Tensor
@@ -225,7 +225,8 @@ class SSDHead(BaseModule):
             bbox_targets = self.bbox_coder.encode(batch_anchors, matched)
         bbox_weights = pos_mask[..., None].to(anchors.dtype).expand(-1, -1, 4)
         bbox_targets = bbox_targets * bbox_weights
-        num_total_pos = pos_mask.sum(dim=1).clamp(min=1).sum()
+        # the mean over processes: DDP's averaged gradient is then the global batch's
+        num_total_pos = reduce_mean(pos_mask.sum(dim=1).clamp(min=1).sum().float())
         return SSDTargets(labels, label_weights, bbox_targets, bbox_weights, num_total_pos)
 
     def loss(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
