@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -67,7 +68,7 @@ def test_project_config_trains_with_tools_train(tmp_path):
          'checkpoint_config.interval=6',
          f'data.train.ann_file={data_root}/annotations/instances_train.json',
          f'data.train.img_prefix={data_root}/train/'],
-        cwd=REPO, capture_output=True, text=True)
+        cwd=REPO, env=dict(os.environ, OMP_NUM_THREADS='1'), capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     state = torch.load(work_dir / 'epoch_6.pth', weights_only=True)['state_dict']
     assert 'neck.bifpn_layers.1.bu_fusions.0.weight' in state  # BiFPN, not FPN, was trained

@@ -8,6 +8,7 @@ and runs ``tools/train.py`` from that folder: the loss must fall.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -87,10 +88,12 @@ def test_user_neck_from_custom_imports_trains_ssd(tmp_path: Path):
     make_demo_dataset(data_root, num_train=8, num_val=4, seed=0)
     work_dir = tmp_path / 'work'
 
+    # one thread: OpenMP threads contending on a small shared machine slow training badly
+    env = dict(os.environ, OMP_NUM_THREADS='1')
     result = subprocess.run(
         [sys.executable, str(REPO / 'tools/train.py'), str(config), '--work-dir', str(work_dir),
          '--seed', '0', '--no-validate', '--cfg-options', *data_options(data_root)],
-        cwd=workspace, capture_output=True, text=True)
+        cwd=workspace, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
 
     state = torch.load(work_dir / 'epoch_25.pth', weights_only=True)['state_dict']
