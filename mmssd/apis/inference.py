@@ -20,6 +20,7 @@ from torch import nn
 from mmssd.datasets.collate import detection_collate
 from mmssd.datasets.pipelines import Compose
 from mmssd.engine.config_translation import translate_model
+from mmssd.engine.custom_imports import import_custom_modules
 from mmssd.registry import DATASETS, MODELS
 from mmssd.utils import register_all_modules
 
@@ -34,13 +35,14 @@ def _as_config(config: str | Config, cfg_options: dict | None) -> Config:
     if isinstance(config, str):
         if not osp.isfile(config):
             raise FileNotFoundError(f'config file {config} does not exist')
-        config = Config.fromfile(config)
+        config = Config.fromfile(config, import_custom_modules=False)
     elif not isinstance(config, Config):
         raise TypeError(f'config must be a path or a Config, got {type(config).__name__}')
     else:
         config = copy.deepcopy(config)
     if cfg_options:
         config.merge_from_dict(cfg_options)
+    import_custom_modules(config)  # the user's modules, with errors that name them
     return config
 
 

@@ -117,3 +117,28 @@ def test_load_config_imports_after_cfg_options(on_path, tmp_path):
         load_config(str(config))
     cfg = load_config(str(config), {'custom_imports.imports': [f'{pkg}.ok']})
     assert f'{pkg}.ok' in sys.modules and isinstance(cfg, Config)
+
+
+def test_init_detector_imports_the_configs_modules(on_path, tmp_path):
+    from mmssd.apis.inference import init_detector
+
+    class_name = f'PassNeck{uuid.uuid4().hex[:6]}'
+    pkg = write_package(on_path, {'neck.py': f"""
+        from torch import nn
+        from mmssd.registry import MODELS
+
+        @MODELS.register_module()
+        class {class_name}(nn.Module):
+            def forward(self, inputs):
+                return tuple(inputs)
+        """})
+    repo = Path(__file__).resolve().parents[2]
+    config = tmp_path / 'retinanet_passneck.py'
+    config.write_text(
+        f"_base_ = ['{repo}/configs/retinanet/retinanet_r18_fpn_8e_demo.py']\n"
+        f"custom_imports = dict(imports=['{pkg}.neck'])\n"
+        f"model = dict(neck=dict(_delete_=True, type='{class_name}'))\n")
+    model = init_detector(str(config))
+    assert type(model.neck).__name__ == class_name
+    with pytest.raises(CustomImportError, match="'no_such_pkg_xyz'"):
+        init_detector(str(config), cfg_options={'custom_imports.imports': ['no_such_pkg_xyz']})
