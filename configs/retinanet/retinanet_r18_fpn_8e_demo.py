@@ -1,6 +1,6 @@
 # RetinaNet (ResNet-18 + FPN) trained from scratch on the synthetic demo shapes, sized for a
 # 2-core CPU: half-width ResNet-18 (base_channels=32), thin FPN and head (64 channels,
-# 2 tower convs), 192 px input, anchors a quarter of RetinaNet's (the shapes are 10-96 px),
+# 2 tower convs), 192 px input, anchors half RetinaNet's side (the shapes are 10-96 px),
 # AdamW with a short cosine schedule (the demo schedule, cut to 8 epochs).
 _base_ = [
     '../_base_/models/retinanet_r50_fpn.py', '../_base_/datasets/demo_shapes.py',
