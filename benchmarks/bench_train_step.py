@@ -1,0 +1,198 @@
+"""Training step of SSD300-VGG16 and of the demo SSDLite on CPU: fp32 vs. bf16 autocast vs.
+channels_last, against the machine's measured GEMM peak.
+
+For each model (random weights, SGD with momentum and weight decay as in the configs) and a
+synthetic batch (``--batch-size`` images, 1 to 20 random boxes each, seeded), one training
+step is timed in phases:
+
+- backbone + neck forward (``extract_feat``),
+- head forward (the per-level predictor convs),
+- target assignment + loss (``SSDHead.loss``: anchors, ``get_targets``, hard negative mining),
+- backward,
+- optimizer (``SGD.step`` + ``zero_grad``),
+
+in four variants, each with its own copy of the same initial weights, interleaved repeat by
+repeat so that all see the same machine load:
+
+- ``fp32``;
+- ``bf16``: forward and loss under ``torch.autocast('cpu', torch.bfloat16)``, as
+  ``AutocastOptimWrapper`` (the ``fp16`` config key on CPU) runs it; the head casts its
+  outputs to float32, so the loss is computed in float32 (checked);
+- ``channels_last``: fp32 with model and images in ``torch.channels_last``;
+- ``bf16+cl``: both.
+
+The same run measures the fp32 and bf16 ``torch.mm`` peak (4096 x 4096) with the same
+thread count, counts the forward's FLOPs with ``torch.utils.flop_counter.FlopCounterMode``
+(a step = 3x the forward), and reports the achieved FLOP/s as a fraction of the
+peak of the variant's dtype.
+
+    python benchmarks/bench_train_step.py                 # batch 8, median of 3 steps
+    python benchmarks/bench_train_step.py --quick         # batch 2, 2 steps (smoke test)
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_models  # noqa: E402
+from machine_peak import cpu_model, gemm_peak  # noqa: E402
+
+PHASES = ('backbone+neck', 'head fwd', 'assign+loss', 'backward', 'optimizer')
+#: variant -> (bf16 autocast, channels_last)
+VARIANTS = {'fp32': (False, False), 'bf16': (True, False), 'channels_last': (False, True),
+            'bf16+cl': (True, True)}
+Batch = tuple[Tensor, list[dict], list[Tensor], list[Tensor]]
+
+
+@dataclass
+class Variant:
+    """One variant's model copy, optimizer, inputs and measured phase times (seconds)."""
+
+    name: str
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    batch: Batch
+    bf16: bool
+    times: dict[str, list[float]] = field(default_factory=lambda: {p: [] for p in PHASES})
+    first_loss: float | None = None
+
+    def step_times(self) -> list[float]:
+        """Whole-step times, one per timed step."""
+        return [sum(ts) for ts in zip(*self.times.values(), strict=True)]
+
+
+def make_variant(name: str, model: torch.nn.Module, batch: Batch) -> Variant:
+    """A copy of ``model`` (and of the images) set up for variant ``name``."""
+    bf16, channels_last = VARIANTS[name]
+    model = copy.deepcopy(model).train()
+    img = batch[0].clone()
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        img = img.contiguous(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=2e-3, momentum=0.9, weight_decay=5e-4)
+    return Variant(name, model, optimizer, (img, *batch[1:]), bf16)
+
+
+def train_step(v: Variant, record: bool) -> None:
+    """One forward + backward + optimizer step of ``v``, phase by phase."""
+    img, metas, gt_bboxes, gt_labels = v.batch
+    autocast = torch.autocast('cpu', dtype=torch.bfloat16) if v.bf16 else contextlib.nullcontext()
+    marks = [time.perf_counter()]
+    with autocast:
+        feats = v.model.extract_feat(img)
+        marks.append(time.perf_counter())
+        cls_scores, bbox_preds = v.model.bbox_head(feats)
+        marks.append(time.perf_counter())
+        losses = v.model.bbox_head.loss(cls_scores, bbox_preds, gt_bboxes, gt_labels, metas)
+        loss = losses['loss_cls'] + losses['loss_bbox']
+    marks.append(time.perf_counter())
+    if loss.dtype != torch.float32:
+        raise AssertionError(f'{v.name}: the loss is {loss.dtype}, expected float32')
+    loss.backward()
+    marks.append(time.perf_counter())
+    v.optimizer.step()
+    v.optimizer.zero_grad(set_to_none=True)
+    marks.append(time.perf_counter())
+    if v.first_loss is None:
+        v.first_loss = float(loss.detach())
+    if not torch.isfinite(loss):
+        raise AssertionError(f'{v.name}: loss is {float(loss)}')
+    if record:
+        for phase, start, end in zip(PHASES, marks[:-1], marks[1:], strict=True):
+            v.times[phase].append(end - start)
+
+
+def count_flops(model: torch.nn.Module, batch: Batch) -> int:
+    """FLOPs of one fp32 forward (incl. the loss) on ``batch``.
+
+    Only the forward is counted: ``FlopCounterMode``'s ``convolution_backward`` formula
+    ignores ``groups`` (it counts the demo model's depthwise convs' backward ~25x too
+    high), so the step is taken as 3x the forward (grad input + grad weight), as usual.
+    """
+    model = copy.deepcopy(model).train()
+    img, metas, gt_bboxes, gt_labels = batch
+    with FlopCounterMode(display=False) as counter:
+        model(img, metas, gt_bboxes, gt_labels, mode='loss')
+    return counter.get_total_flops()
+
+
+def run_model(name: str, args: argparse.Namespace, peaks: dict[bool, float]) -> None:
+    """Time, check and report the variants of model ``name``."""
+    model, _ = bench_models.build_detector(name)
+    size = bench_models.input_size(name)
+    batch = bench_models.synthetic_batch(args.batch_size, size, model.bbox_head.num_classes)
+    forward_flops = count_flops(model, batch)
+    step_flops = 3 * forward_flops
+    variants = [make_variant(v, model, batch) for v in args.variants]
+    for v in variants:  # warm-up step (allocator, oneDNN primitives); also the loss check
+        train_step(v, record=False)
+    for _ in range(args.steps - 1):
+        for v in variants:
+            train_step(v, record=True)
+
+    num_boxes = [len(b) for b in batch[2]]
+    print(f'\n== {name}: batch {args.batch_size} x 3x{size}x{size}, '
+          f'{model.bbox_head.num_classes} classes, boxes per image '
+          f'{min(num_boxes)}..{max(num_boxes)}; median of {args.steps - 1} timed steps '
+          '(after 1 warm-up)')
+    print(f'FLOPs (FlopCounterMode): forward {forward_flops / 1e9:.2f} G; a step is taken '
+          f'as 3x that, {step_flops / 1e9:.2f} G')
+    header = (f'{"variant":<14}{"img/s":>8}{"step ms":>9}' +
+              ''.join(f'{p:>14}' for p in PHASES) + f'{"GFLOP/s":>9}{"of peak":>9}'
+              f'{"vs fp32":>9}{"loss@1":>9}')
+    print(header)
+    base = statistics.median(variants[0].step_times())
+    for v in variants:
+        step = statistics.median(v.step_times())
+        achieved = step_flops / step
+        peak = peaks[v.bf16]
+        phases = ''.join(f'{statistics.median(v.times[p]) * 1e3:>11.1f} ms' for p in PHASES)
+        print(f'{v.name:<14}{args.batch_size / step:>8.2f}{step * 1e3:>9.0f}{phases}'
+              f'{achieved / 1e9:>9.1f}{achieved / peak:>9.3f}{base / step:>8.2f}x'
+              f'{v.first_loss:>9.3f}')
+    print('(of peak: of the fp32 GEMM peak for fp32 variants, of the bf16 one for bf16; '
+          f'vs fp32: step-time ratio to {variants[0].name})')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--quick', action='store_true', help='batch 2, 2 steps, 2048 GEMM')
+    parser.add_argument('--batch-size', type=int, default=None, help='default 8 (quick: 2)')
+    parser.add_argument('--steps', type=int, default=None,
+                        help='steps per variant incl. 1 warm-up; default 4 (quick: 2)')
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--models', nargs='+', default=list(bench_models.MODEL_CONFIGS),
+                        choices=list(bench_models.MODEL_CONFIGS))
+    parser.add_argument('--variants', nargs='+', default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument('--gemm-size', type=int, default=None, help='default 4096 (quick: 2048)')
+    args = parser.parse_args()
+    args.batch_size = args.batch_size or (2 if args.quick else 8)
+    args.steps = max(args.steps or (2 if args.quick else 4), 2)
+    gemm_size = args.gemm_size or (2048 if args.quick else 4096)
+    if args.variants[0] != 'fp32':
+        args.variants = ['fp32'] + [v for v in args.variants if v != 'fp32']
+    torch.set_num_threads(args.threads)
+
+    peaks = {False: gemm_peak(torch.float32, gemm_size),
+             True: gemm_peak(torch.bfloat16, gemm_size)}
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, {cpu_model()}')
+    print(f'GEMM peak (torch.mm {gemm_size}x{gemm_size}, best of 3): '
+          f'fp32 {peaks[False] / 1e9:.1f} GFLOP/s, bf16 {peaks[True] / 1e9:.1f} GFLOP/s '
+          f'({peaks[True] / peaks[False]:.2f}x)')
+    for name in args.models:
+        run_model(name, args, peaks)
+
+
+if __name__ == '__main__':
+    main()
