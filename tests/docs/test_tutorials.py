@@ -27,7 +27,7 @@ DOCUMENTS = sorted((REPO / 'docs/tutorials').glob('*.md')) + [
 pytestmark = pytest.mark.slow
 
 
-def tested_blocks(path: Path) -> list[str]:
+def marked_blocks(path: Path) -> list[str]:
     """The marked bash blocks of a markdown file, in order."""
     return BLOCK.findall(path.read_text())
 
@@ -38,9 +38,9 @@ def test_every_tutorial_has_tested_commands():
             'customize_datasets.md', 'customize_runtime.md', 'README.md'} <= names
     for path in DOCUMENTS:
         text = path.read_text()
-        assert tested_blocks(path), f'{path} has no {MARKER} block'
+        assert marked_blocks(path), f'{path} has no {MARKER} block'
         # a marker must sit right above a bash block, or that block would be skipped
-        assert text.count(MARKER) == len(tested_blocks(path)), path
+        assert text.count(MARKER) == len(marked_blocks(path)), path
 
 
 @pytest.fixture(scope='module')
@@ -60,7 +60,7 @@ def test_tutorial_commands_run(document: Path, demo_data: Path, tmp_path: Path):
     (workspace / 'data').mkdir()
     (workspace / 'data/demo').symlink_to(demo_data)
     env = dict(os.environ, OMP_NUM_THREADS='1')
-    for i, block in enumerate(tested_blocks(document)):
+    for i, block in enumerate(marked_blocks(document)):
         result = subprocess.run(['bash', '-e', '-o', 'pipefail', '-c', block], cwd=workspace,
                                 env=env, capture_output=True, text=True)
         assert result.returncode == 0, (
