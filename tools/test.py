@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import os.path as osp
 
 from mmengine.config import DictAction
@@ -59,8 +60,9 @@ def main(argv: list[str] | None = None) -> None:
                                 evaluate=bool(args.eval or args.format_only),
                                 show_dir=args.show_dir, show_score_thr=args.show_score_thr,
                                 show_gt=args.show_gt)
-    for name, value in metrics.items():
-        print(f'{name}: {value}')
+    if os.environ.get('RANK', '0') == '0':  # every process has the metrics: print them once
+        for name, value in metrics.items():
+            print(f'{name}: {value}')
 
 
 if __name__ == '__main__':
