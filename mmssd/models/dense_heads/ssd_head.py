@@ -298,9 +298,11 @@ class SSDHead(BaseModule):
             deltas = levels_to_batch([bbox_pred], 4).float()
             level_anchors = anchors[None].expand(batch_size, -1, -1)
             if 0 < nms_pre < scores.size(1):
-                topk_inds = scores[..., :-1].max(dim=-1).values.topk(nms_pre, dim=1).indices
-                scores = scores.gather(1, topk_inds[..., None].expand(-1, -1, scores.size(-1)))
-                deltas = deltas.gather(1, topk_inds[..., None].expand(-1, -1, 4))
+                # amax and row indexing: the values of max(...).values and gather, cheaper
+                topk_inds = scores[..., :-1].amax(dim=-1).topk(nms_pre, dim=1).indices
+                batch_inds = torch.arange(batch_size, device=topk_inds.device)[:, None]
+                scores = scores[batch_inds, topk_inds]
+                deltas = deltas[batch_inds, topk_inds]
                 level_anchors = anchors[topk_inds]
             mlvl_bboxes.append(self.bbox_coder.decode(level_anchors, deltas,
                                                       max_shape=img_shapes))

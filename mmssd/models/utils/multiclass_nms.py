@@ -1,9 +1,11 @@
 """Per-class non-maximum suppression of one image's detections."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
-from torchvision.ops import batched_nms
+from torchvision.ops import nms
 
 
 def multiclass_nms(multi_bboxes: Tensor, multi_scores: Tensor, score_thr: float, nms_cfg: dict,
@@ -31,23 +33,89 @@ def multiclass_nms(multi_bboxes: Tensor, multi_scores: Tensor, score_thr: float,
     if nms_cfg:
         raise ValueError(f'unsupported nms options: {sorted(nms_cfg)}')
     num_classes = multi_scores.size(1) - 1
-    if multi_bboxes.size(1) > 4:
-        bboxes = multi_bboxes.view(multi_scores.size(0), -1, 4)
-    else:
-        bboxes = multi_bboxes[:, None].expand(multi_scores.size(0), num_classes, 4)
     scores = multi_scores[:, :-1]
-    labels = torch.arange(num_classes, dtype=torch.long, device=scores.device)
-    labels = labels.view(1, -1).expand_as(scores)
-    bboxes, scores, labels = bboxes.reshape(-1, 4), scores.reshape(-1), labels.reshape(-1)
     keep_mask = scores > score_thr
     if min_bbox_size > 0:
-        widths, heights = bboxes[:, 2] - bboxes[:, 0], bboxes[:, 3] - bboxes[:, 1]
+        boxes_view = multi_bboxes.view(multi_scores.size(0), -1, 4)
+        widths = boxes_view[..., 2] - boxes_view[..., 0]
+        heights = boxes_view[..., 3] - boxes_view[..., 1]
         keep_mask &= (widths >= min_bbox_size) & (heights >= min_bbox_size)
-    bboxes, scores, labels = bboxes[keep_mask], scores[keep_mask], labels[keep_mask]
+    # the candidates in (box, class) order, as the flattened (n * C) layout would give them
+    box_inds, labels = keep_mask.nonzero(as_tuple=True)
+    scores = scores[box_inds, labels]
+    if multi_bboxes.size(1) > 4:
+        bboxes = multi_bboxes.view(multi_scores.size(0), num_classes, 4)[box_inds, labels]
+    else:
+        bboxes = multi_bboxes[box_inds]
     if bboxes.numel() == 0:
         return torch.cat([bboxes, scores[:, None]], -1), labels
-    groups = torch.zeros_like(labels) if class_agnostic else labels
-    keep = batched_nms(bboxes.float(), scores.float(), groups, iou_threshold)
-    if max_num > 0:
-        keep = keep[:max_num]
+    bboxes_f, scores_f = bboxes.float(), scores.float()
+    if class_agnostic:
+        def suppress(inds: Tensor) -> Tensor:
+            return nms(bboxes_f[inds], scores_f[inds], iou_threshold)
+    else:
+        def suppress(inds: Tensor) -> Tensor:
+            return per_class_nms(bboxes_f[inds], scores_f[inds], labels[inds], num_classes,
+                                 iou_threshold)
+    keep = best_first_nms(suppress, scores_f, max_num)
     return torch.cat([bboxes[keep], scores[keep, None]], -1), labels[keep]
+
+
+def best_first_nms(suppress: Callable[[Tensor], Tensor], scores: Tensor,
+                   max_num: int) -> Tensor:
+    """The first ``max_num`` (all if ``max_num <= 0``) indices that ``suppress`` keeps
+    among all ``(k,)`` candidates, by decreasing score, found on the best candidates only.
+
+    Whether greedy NMS keeps a candidate depends only on the candidates scoring higher, so
+    the first ``max_num`` kept among the ``m`` best candidates are the first ``max_num``
+    kept among all, once at least ``max_num`` are kept there. ``m`` starts at
+    ``2 * max_num`` and doubles until that holds or every candidate is in: with thousands
+    of candidates and ``max_num=200`` NMS runs on a few hundred boxes.
+
+    Args:
+        suppress: candidate indices ``(m,)`` -> indices into them of those NMS keeps,
+            by decreasing score.
+        scores: ``(k,)`` candidate scores.
+        max_num: detections wanted.
+    """
+    total = scores.numel()
+    num_best = min(total, 2 * max_num) if max_num > 0 else total
+    while num_best < total:
+        best = scores.topk(num_best).indices
+        kept = suppress(best)
+        if len(kept) >= max_num:
+            return best[kept[:max_num]]
+        num_best = min(total, 2 * num_best)
+    kept = suppress(torch.arange(total, device=scores.device))
+    return kept[:max_num] if max_num > 0 else kept
+
+
+def per_class_nms(boxes: Tensor, scores: Tensor, labels: Tensor, num_classes: int,
+                  iou_threshold: float) -> Tensor:
+    """NMS within each class; indices of the kept candidates by decreasing score.
+
+    Same result as ``torchvision.ops.batched_nms`` (its per-class variant, which it uses on
+    large CPU inputs), without its two passes over all candidates per class: the
+    candidates are sorted by class once (stably, so each class keeps its order) and each
+    class's contiguous slice goes to ``nms``.
+
+    Args:
+        boxes: ``(k, 4)`` candidate boxes.
+        scores: ``(k,)`` their scores.
+        labels: ``(k,)`` their classes in ``[0, num_classes)``.
+        num_classes: number of classes.
+        iou_threshold: suppress a box overlapping a kept one of its class by more.
+    """
+    order = torch.argsort(labels, stable=True)
+    counts = torch.bincount(labels, minlength=num_classes).tolist()
+    sorted_boxes, sorted_scores = boxes[order], scores[order]
+    keep_mask = torch.zeros_like(labels, dtype=torch.bool)
+    start = 0
+    for count in counts:
+        if count:
+            kept = nms(sorted_boxes[start:start + count], sorted_scores[start:start + count],
+                       iou_threshold)
+            keep_mask[order[start + kept]] = True
+            start += count
+    keep = keep_mask.nonzero().view(-1)
+    return keep[scores[keep].sort(descending=True)[1]]

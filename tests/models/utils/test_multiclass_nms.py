@@ -52,3 +52,31 @@ def test_max_num_keeps_the_best_and_empty_input_works():
     assert dets[:, 4].tolist() == pytest.approx([0.9, 0.8]) and labels.tolist() == [0, 0]
     dets, labels = multiclass_nms(boxes, scores, 0.95, dict(iou_threshold=0.5))
     assert dets.shape == (0, 5) and labels.shape == (0,)
+
+
+@pytest.mark.parametrize('class_agnostic', [False, True])
+@pytest.mark.parametrize('max_num', [-1, 1, 7, 50, 200, 5000])
+def test_same_as_torchvision_batched_nms_on_many_candidates(class_agnostic, max_num):
+    """Thousands of (box, class) candidates, as SSD produces: the per-class slices and the
+    best-first shortcut for ``max_num`` give torchvision's ``batched_nms`` result."""
+    from torchvision.ops import batched_nms
+    generator = torch.Generator().manual_seed(1)
+    xy = torch.rand(1500, 2, generator=generator) * 250
+    wh = torch.rand(1500, 2, generator=generator) * 60 + 1
+    boxes = torch.cat([xy, xy + wh], 1)
+    scores = (torch.randn(1500, 21, generator=generator) * 2).softmax(-1)
+    cfg = dict(type='nms', iou_threshold=0.45, class_agnostic=class_agnostic)
+    dets, labels = multiclass_nms(boxes, scores, 0.02, cfg, max_num=max_num)
+
+    flat_scores = scores[:, :-1].reshape(-1)
+    flat_labels = torch.arange(20).repeat(1500)
+    flat_boxes = boxes[:, None].expand(-1, 20, 4).reshape(-1, 4)
+    mask = flat_scores > 0.02
+    groups = torch.zeros_like(flat_labels) if class_agnostic else flat_labels
+    keep = batched_nms(flat_boxes[mask], flat_scores[mask], groups[mask], 0.45)
+    if max_num > 0:
+        keep = keep[:max_num]
+    assert mask.sum() > 4000 and len(dets) == len(keep) > 0
+    assert torch.equal(dets[:, :4], flat_boxes[mask][keep])
+    assert torch.equal(dets[:, 4], flat_scores[mask][keep])
+    assert torch.equal(labels, flat_labels[mask][keep])
