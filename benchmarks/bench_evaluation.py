@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -168,7 +169,8 @@ def main() -> None:
     num_images = args.images or (50 if args.quick else 5000)
     MMLogger.get_current_instance().setLevel(logging.WARNING)  # no summary tables
 
-    print(f'{cpu_model()}; {num_images} images x {DETS_PER_IMAGE} detections')
+    print(f'{cpu_model()}; {num_images} images x {DETS_PER_IMAGE} detections; '
+          f'load average at start {os.getloadavg()[0]:.2f}')
     coco_data = synthetic_dataset(num_images, len(COCO_CAT_IDS))
     num_gt = sum(len(gt) for gt, _, _ in coco_data)
     with tempfile.TemporaryDirectory() as tmp:

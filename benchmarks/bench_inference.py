@@ -33,6 +33,7 @@ import argparse
 import contextlib
 import copy
 import math
+import os
 import statistics
 import sys
 import time
@@ -244,11 +245,13 @@ def main() -> None:
     repeats = args.repeats or (2 if args.quick else 5)
     batch_sizes = [1, 2] if args.quick else [1, 8]
     torch.set_num_threads(args.threads)
-    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, {cpu_model()}')
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, {cpu_model()}; '
+          f'load average at start {os.getloadavg()[0]:.2f}')
     postprocess(batch_sizes[-1], repeats)
     if not args.skip_end_to_end:
         for name in args.models:
             end_to_end(name, batch_sizes, repeats)
+    print(f'load average at end {os.getloadavg()[0]:.2f}')
 
 
 if __name__ == '__main__':
