@@ -24,12 +24,15 @@ class SingleStageDetector(BaseModel):
         init_cfg: mmengine init config of the whole detector.
         data_preprocessor: mmengine data preprocessor config (default only moves data to
             the model's device; normalization happens in the data pipeline).
+        channels_last: keep the 4-d weights and the input images in
+            ``torch.channels_last`` (NHWC) memory format; off by default. Same results up to
+            float rounding; faster convolutions on CPU (``docs/benchmarks.md``).
     """
 
     def __init__(self, backbone: dict, neck: dict | None = None, bbox_head: dict | None = None,
                  train_cfg: dict | None = None, test_cfg: dict | None = None,
                  pretrained: str | None = None, init_cfg: dict | list | None = None,
-                 data_preprocessor: dict | None = None) -> None:
+                 data_preprocessor: dict | None = None, channels_last: bool = False) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if pretrained:
             backbone = dict(backbone, pretrained=pretrained)
@@ -41,6 +44,9 @@ class SingleStageDetector(BaseModel):
         self.bbox_head = MODELS.build(dict(bbox_head, train_cfg=train_cfg, test_cfg=test_cfg))
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
+        self.channels_last = channels_last
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
 
     @property
     def with_neck(self) -> bool:
@@ -49,6 +55,8 @@ class SingleStageDetector(BaseModel):
 
     def extract_feat(self, img: Tensor) -> tuple[Tensor, ...]:
         """Images ``(B, 3, H, W)`` -> multi-level features ``[(B, C_l, H_l, W_l)]``."""
+        if self.channels_last:
+            img = img.contiguous(memory_format=torch.channels_last)
         x = self.backbone(img)
         if isinstance(x, Tensor):
             x = (x,)
