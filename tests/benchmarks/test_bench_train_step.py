@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,8 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / 'benchmarks'
 def test_quick_run(tmp_path: Path):
     proc = subprocess.run([sys.executable, str(BENCHMARKS / 'bench_train_step.py'), '--quick',
                            '--models', 'demo', '--gemm-size', '512'],
-                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env={**os.environ, 'OMP_WAIT_POLICY': 'PASSIVE'})
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     assert 'GEMM peak' in out and '== demo' in out and 'FLOPs (FlopCounterMode)' in out
