@@ -537,7 +537,9 @@ def translate_sync_bn(cfg: Config) -> str | None:
     if sync_bn not in (None, False, 'torch', 'mmcv'):
         raise ConfigError(f"`sync_bn` is {sync_bn!r}; expected 'torch' (or 'mmcv' with "
                           "mmcv's compiled ops)")
-    return sync_bn or None if torch.cuda.is_available() else None
+    if not sync_bn or not torch.cuda.is_available():
+        return None
+    return sync_bn
 
 
 def _common_runtime(cfg: Config) -> dict:
