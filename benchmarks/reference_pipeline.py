@@ -18,6 +18,7 @@ import numpy as np
 from mmengine import fileio
 from numpy import random
 
+from mmssd.datasets import pipelines as mmssd_pipelines
 from mmssd.datasets.pipelines import Resize, bbox_flip, bbox_overlaps, to_tensor
 
 __all__ = ['DefaultFormatBundle', 'Expand', 'LoadImageFromFile', 'MinIoURandomCrop',
@@ -205,38 +206,14 @@ class MinIoURandomCrop:
                 f'min_crop_size={self.min_crop_size}, bbox_clip_border={self.bbox_clip_border})')
 
 
-class RandomFlip:
-    """Flip the image and boxes with probability ``flip_ratio``.
-
-    ``flip_ratio`` and ``direction`` may be lists of the same length (one probability
-    per direction). When ``results`` already has ``flip`` (set by
-    ``MultiScaleFlipAug``), that decision is applied instead. Sets ``flip`` and
-    ``flip_direction``.
-    """
-
-    DIRECTIONS = ('horizontal', 'vertical', 'diagonal')
-
-    def __init__(self, flip_ratio: float | list[float] | None = None,
-                 direction: str | list[str] = 'horizontal'):
-        directions = direction if isinstance(direction, list) else [direction]
-        for d in directions:
-            if d not in self.DIRECTIONS:
-                raise ValueError(f'RandomFlip: direction must be one of {self.DIRECTIONS}; '
-                                 f'got {d!r}')
-        if isinstance(flip_ratio, list):
-            if not isinstance(direction, list) or len(flip_ratio) != len(direction):
-                raise ValueError('RandomFlip: a list flip_ratio needs a direction list of the '
-                                 f'same length; got {flip_ratio} and {direction}')
-            if not 0 <= sum(flip_ratio) <= 1:
-                raise ValueError(f'RandomFlip: sum(flip_ratio) must be in [0, 1]; got {flip_ratio}')
-        elif flip_ratio is not None and not 0 <= flip_ratio <= 1:
-            raise ValueError(f'RandomFlip: flip_ratio must be in [0, 1]; got {flip_ratio}')
-        self.flip_ratio = flip_ratio
-        self.direction = direction
+class RandomFlip(mmssd_pipelines.RandomFlip):
+    """mmssd's ``RandomFlip`` (same arguments and checks) as first written: the direction
+    drawn with ``random.choice`` on every call and the image flipped by ``mmcv.imflip``
+    (a negative-stride view)."""
 
     def _choose(self) -> str | None:
         """A random direction, or None for no flip."""
-        directions = list(self.direction) if isinstance(self.direction, list) else [self.direction]
+        directions = self._directions
         if isinstance(self.flip_ratio, list):
             probs = list(self.flip_ratio)
         else:
@@ -252,8 +229,7 @@ class RandomFlip:
             results['flip'] = direction is not None
             results['flip_direction'] = direction
         if 'flip_direction' not in results:
-            results['flip_direction'] = (self.direction if isinstance(self.direction, str)
-                                         else self.direction[0])
+            results['flip_direction'] = self._directions[0]
         if results['flip']:
             direction = results['flip_direction']
             for key in results.get('img_fields', ['img']):
@@ -261,10 +237,6 @@ class RandomFlip:
             for key in results.get('bbox_fields', []):
                 results[key] = bbox_flip(results[key], results['img_shape'], direction)
         return results
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(flip_ratio={self.flip_ratio}, '
-                f'direction={self.direction!r})')
 
 
 class PhotoMetricDistortion:
