@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import platform
 import sys
 import tempfile
 import time
@@ -40,6 +39,7 @@ from mmssd.datasets.pipelines import Collect, Compose, LoadAnnotations, min_iou_
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference_pipeline as ref  # noqa: E402
+from machine_peak import cpu_model  # noqa: E402
 
 IMG_W, IMG_H = 500, 375
 JPEG_QUALITY = 90
@@ -170,16 +170,6 @@ def compare(optimised: list[dict], baseline: list[dict]) -> None:
 
 
 # --------------------------------------------------------------------------- report
-def cpu_model() -> str:
-    try:
-        for line in Path('/proc/cpuinfo').read_text().splitlines():
-            if line.startswith('model name'):
-                return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def step_names(transforms: list[Callable]) -> list[str]:
     return [type(t).__name__ for t in transforms]
 
