@@ -1,5 +1,5 @@
 """Training step of SSD300-VGG16 and of the demo SSDLite on CPU: fp32 vs. bf16 autocast vs.
-channels_last, against the machine's measured GEMM peak.
+channels_last, against the machine's measured compute peak.
 
 For each model (random weights; SGD with momentum and weight decay as in the configs, lr
 1e-5) and a synthetic batch (``--batch-size`` images, 1 to 20 random boxes each, seeded),
@@ -21,10 +21,12 @@ repeat so that all see the same machine load:
 - ``channels_last``: fp32 with model and images in ``torch.channels_last``;
 - ``bf16+cl``: both.
 
-The same run measures the fp32 and bf16 ``torch.mm`` peak (4096 x 4096) with the same
-thread count before and after each model (the best seen so far is the yardstick), counts
-the forward's FLOPs with ``torch.utils.flop_counter.FlopCounterMode`` (a step = 3x the
-forward), and reports the achieved FLOP/s as a fraction of the peak of the variant's dtype.
+The same run measures, with the same thread count before and after each model, the fp32
+and bf16 peak of ``torch.mm`` (4096 x 4096) and of a 3x3 oneDNN convolution (VGG16's conv4
+block at batch 8, either memory layout); the best seen so far of either kernel is the
+variant's yardstick (see ``machine_peak``). It counts the forward's FLOPs with
+``torch.utils.flop_counter.FlopCounterMode`` (a step = 3x the forward) and reports the
+achieved FLOP/s as a fraction of the peak of the variant's dtype.
 
     python benchmarks/bench_train_step.py                 # batch 8, median of 3 steps
     python benchmarks/bench_train_step.py --quick         # batch 2, 2 steps (smoke test)
@@ -48,7 +50,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_models  # noqa: E402
-from machine_peak import cpu_model, gemm_peak  # noqa: E402
+from machine_peak import conv_peak, cpu_model, gemm_peak  # noqa: E402
 
 PHASES = ('backbone+neck', 'head fwd', 'assign+loss', 'backward', 'optimizer')
 #: variant -> (bf16 autocast, channels_last)
@@ -166,13 +168,15 @@ def run_model(name: str, args: argparse.Namespace, peaks: dict[bool, float]) -> 
         print(f'{v.name:<14}{args.batch_size / step:>8.2f}{step * 1e3:>9.0f}{phases}'
               f'{achieved / 1e9:>9.1f}{achieved / peak:>9.3f}{base / step:>8.2f}x'
               f'{v.first_loss:>9.3f}')
-    print('(of peak: of the fp32 GEMM peak for fp32 variants, of the bf16 one for bf16; '
+    print('(of peak: of the best fp32 peak (GEMM or convolution) for fp32 variants, of the '
+          'bf16 one for bf16; '
           f'vs fp32: step-time ratio to {variants[0].name})')
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--quick', action='store_true', help='batch 2, 2 steps, 2048 GEMM')
+    parser.add_argument('--quick', action='store_true',
+                        help='batch 2, 2 steps, 2048 GEMM, a small convolution peak')
     parser.add_argument('--batch-size', type=int, default=None, help='default 8 (quick: 2)')
     parser.add_argument('--steps', type=int, default=None,
                         help='steps per variant incl. 1 warm-up; default 4 (quick: 2)')
@@ -191,19 +195,25 @@ def main() -> None:
 
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, {cpu_model()}; '
           f'load average at start {os.getloadavg()[0]:.2f}')
-    peaks = measure_peaks(gemm_size, {False: 0.0, True: 0.0})
+    peaks = measure_peaks(gemm_size, {False: 0.0, True: 0.0}, args.quick)
     for name in args.models:
         run_model(name, args, peaks)
-        peaks = measure_peaks(gemm_size, peaks)
+        peaks = measure_peaks(gemm_size, peaks, args.quick)
     print(f'load average at end {os.getloadavg()[0]:.2f}')
 
 
-def measure_peaks(size: int, best: dict[bool, float]) -> dict[bool, float]:
-    """fp32 (key False) and bf16 (key True) GEMM peaks, the best of ``best`` and a new
-    measurement (the peak is re-measured after each model: the best seen is the yardstick)."""
-    new = {False: gemm_peak(torch.float32, size), True: gemm_peak(torch.bfloat16, size)}
-    print(f'GEMM peak (torch.mm {size}x{size}, best of 3): fp32 {new[False] / 1e9:.1f} '
-          f'GFLOP/s, bf16 {new[True] / 1e9:.1f} GFLOP/s ({new[True] / new[False]:.2f}x)')
+def measure_peaks(size: int, best: dict[bool, float], quick: bool = False) -> dict[bool, float]:
+    """fp32 (key False) and bf16 (key True) peaks: the best of ``best`` and new measurements
+    of ``torch.mm`` and of a 3x3 convolution (re-measured after each model: the best seen is
+    the yardstick)."""
+    conv_shape = {'batch': 2, 'channels': 128, 'size': 19} if quick else {}
+    new = {}
+    for bf16, dtype in ((False, torch.float32), (True, torch.bfloat16)):
+        gemm, conv = gemm_peak(dtype, size), conv_peak(dtype, **conv_shape)
+        print(f'peak {"bf16" if bf16 else "fp32"}: torch.mm {size}x{size} '
+              f'{gemm / 1e9:.1f} GFLOP/s, 3x3 convolution {conv / 1e9:.1f} GFLOP/s '
+              f'(best of 3 each)')
+        new[bf16] = max(gemm, conv)
     return {k: max(best[k], new[k]) for k in new}
 
 

@@ -69,8 +69,15 @@ class MaxIoUAssigner:
                        ignore_valid: Tensor | None = None) -> AssignResult:
         """Assign the same priors to the padded ground truths of ``B`` images.
 
+        The overlaps are computed once, for the ``T`` valid ground truths of the whole batch
+        against the priors, ``(T, N)``: padding rows are never computed (padding every image
+        to the largest count doubles the work of a typical batch, and these matrices are
+        memory-bound on CPU). Per-image maxima are scatter reductions over that matrix; an
+        argmax is needed only where an IoU reaches ``pos_iou_thr``, so it is taken over
+        those few pairs alone.
+
         Args:
-            bboxes: priors ``(N, 4)`` shared by the images (or ``(B, N, 4)``).
+            bboxes: priors ``(N, 4)`` shared by the images.
             gt_bboxes: ``(B, G, 4)`` ground truths padded to ``G`` per image.
             gt_valid: ``(B, G)`` bool, False at padding.
             gt_labels: ``(B, G)`` long labels, or None.
@@ -80,21 +87,23 @@ class MaxIoUAssigner:
         Returns:
             :class:`AssignResult` with ``(B, N)`` fields and ``num_gts`` a ``(B,)`` tensor.
         """
-        num_images, num_gts_max = gt_valid.shape
-        if bboxes.dim() == 2:
-            bboxes = bboxes[None].expand(num_images, -1, -1)
-        num_bboxes = bboxes.size(1)
+        if bboxes.dim() != 2:
+            raise ValueError('assign_batched: the priors must be one (N, 4) tensor shared '
+                             f'by the images, got shape {tuple(bboxes.shape)}')
+        num_images, num_bboxes = gt_valid.size(0), bboxes.size(0)
         num_gts = gt_valid.sum(dim=1)
-        if num_gts_max == 0 or num_bboxes == 0:  # every prior is background
+        image_of_gt, index_in_image = gt_valid.nonzero(as_tuple=True)  # (T,), image-major
+        if image_of_gt.numel() == 0 or num_bboxes == 0:  # every prior is background
             gt_inds = bboxes.new_zeros((num_images, num_bboxes), dtype=torch.long)
             labels = None if gt_labels is None else torch.full_like(gt_inds, -1)
-            return AssignResult(num_gts, gt_inds, bboxes.new_zeros((num_images, num_bboxes)),
-                                labels)
+            return AssignResult(num_gts, gt_inds, bboxes.new_zeros(gt_inds.shape), labels)
 
-        overlaps = self.iou_calculator(gt_bboxes, bboxes)  # (B, G, N)
-        overlaps = overlaps.masked_fill(~gt_valid[:, :, None], -1)
-        overlaps = self._ignore(overlaps, bboxes, gt_bboxes_ignore, ignore_valid)
-        gt_inds, max_overlaps = self._assign_wrt_overlaps(overlaps, gt_valid)
+        overlaps = self.iou_calculator(gt_bboxes[image_of_gt, index_in_image], bboxes)
+        ignored = self._ignored_priors(bboxes, gt_bboxes_ignore, ignore_valid)
+        if ignored is not None:
+            overlaps = overlaps.masked_fill(ignored[image_of_gt], -1)
+        gts = _PackedGts(image_of_gt, index_in_image, num_images)
+        gt_inds, max_overlaps = self._assign_wrt_overlaps(overlaps, gts)
         has_gts = (num_gts > 0)[:, None]
         gt_inds = torch.where(has_gts, gt_inds, torch.zeros_like(gt_inds))
         max_overlaps = torch.where(has_gts, max_overlaps, torch.zeros_like(max_overlaps))
@@ -104,12 +113,12 @@ class MaxIoUAssigner:
             labels = torch.where(gt_inds > 0, matched, torch.full_like(matched, -1))
         return AssignResult(num_gts, gt_inds, max_overlaps, labels)
 
-    def _ignore(self, overlaps: Tensor, bboxes: Tensor, gt_bboxes_ignore: Tensor | None,
-                ignore_valid: Tensor | None) -> Tensor:
-        """``overlaps (B, G, N)`` with ``-1`` at priors that overlap an ignored box too much."""
+    def _ignored_priors(self, bboxes: Tensor, gt_bboxes_ignore: Tensor | None,
+                        ignore_valid: Tensor | None) -> Tensor | None:
+        """``(B, N)`` True at priors that overlap an ignored box too much (None: no such)."""
         if (self.ignore_iof_thr <= 0 or gt_bboxes_ignore is None
                 or gt_bboxes_ignore.numel() == 0):
-            return overlaps
+            return None
         if ignore_valid is None:
             ignore_valid = gt_bboxes_ignore.new_ones(gt_bboxes_ignore.shape[:2], dtype=torch.bool)
         if self.ignore_wrt_candidates:  # (B, N, M): IoF over the prior's area
@@ -120,40 +129,70 @@ class MaxIoUAssigner:
             iofs = self.iou_calculator(gt_bboxes_ignore, bboxes, mode='iof')
             iofs = iofs.masked_fill(~ignore_valid[:, :, None], -1)
             ignore_max = iofs.max(dim=1).values
-        return overlaps.masked_fill((ignore_max > self.ignore_iof_thr)[:, None, :], -1)
+        return ignore_max > self.ignore_iof_thr
 
-    def _assign_wrt_overlaps(self, overlaps: Tensor, gt_valid: Tensor) -> tuple[Tensor, Tensor]:
-        """Steps 1-4 on ``overlaps (B, G, N)`` (``-1`` at padding); ``(gt_inds, max_overlaps)``."""
-        max_overlaps, argmax_overlaps = overlaps.max(dim=1)  # (B, N)
-        gt_max_overlaps, gt_argmax_overlaps = overlaps.max(dim=2)  # (B, G)
-        gt_inds = torch.full_like(argmax_overlaps, -1)
+    def _assign_wrt_overlaps(self, overlaps: Tensor, gts: _PackedGts) -> tuple[Tensor, Tensor]:
+        """Steps 1-4 on the packed ``overlaps (T, N)``: ``(gt_inds, max_overlaps)``, ``(B, N)``."""
+        num_bboxes = overlaps.size(1)
+        max_overlaps = overlaps.new_full((gts.num_images, num_bboxes), -1).scatter_reduce_(
+            0, gts.image[:, None].expand(-1, num_bboxes), overlaps, 'amax')
+        gt_inds = torch.full_like(max_overlaps, -1, dtype=torch.long)
         if isinstance(self.neg_iou_thr, (int, float)):
             neg = (max_overlaps >= 0) & (max_overlaps < self.neg_iou_thr)
         else:
             low, high = self.neg_iou_thr
             neg = (max_overlaps >= low) & (max_overlaps < high)
         gt_inds[neg] = 0
+        # argmax over each image's ground truths (the first one on ties, as torch.max), at
+        # the pairs that can be positive only
+        rows, priors = (overlaps >= self.pos_iou_thr).nonzero(as_tuple=True)
+        is_max = overlaps[rows, priors] == max_overlaps[gts.image[rows], priors]
+        rows, priors = rows[is_max], priors[is_max]
+        first = gts.reduce_at_priors(rows, priors, gts.index[rows] + 1, num_bboxes, 'amin')
         pos = max_overlaps >= self.pos_iou_thr
-        gt_inds = torch.where(pos, argmax_overlaps + 1, gt_inds)
+        gt_inds = torch.where(pos, first, gt_inds)
         if self.match_low_quality:
-            gt_inds = self._match_low_quality(gt_inds, overlaps, gt_valid, gt_max_overlaps,
-                                              gt_argmax_overlaps)
+            gt_inds = self._match_low_quality(gt_inds, overlaps, gts)
         return gt_inds, max_overlaps
 
-    def _match_low_quality(self, gt_inds: Tensor, overlaps: Tensor, gt_valid: Tensor,
-                           gt_max_overlaps: Tensor, gt_argmax_overlaps: Tensor) -> Tensor:
+    def _match_low_quality(self, gt_inds: Tensor, overlaps: Tensor, gts: _PackedGts) -> Tensor:
         """Let every ground truth claim its best prior(s); the highest index wins ties."""
-        claims = gt_valid & (gt_max_overlaps >= self.min_pos_iou)  # (B, G)
-        gt_index = torch.arange(1, claims.size(1) + 1, device=gt_inds.device)
-        claim_value = torch.where(claims, gt_index[None, :], torch.zeros_like(gt_argmax_overlaps))
+        gt_max_overlaps, gt_argmax_overlaps = overlaps.max(dim=1)  # (T,)
+        claims = gt_max_overlaps >= self.min_pos_iou
         if self.gt_max_assign_all:
-            is_best = (overlaps == gt_max_overlaps[:, :, None]) & claims[:, :, None]
-            winner = (is_best.long() * gt_index[None, :, None]).amax(dim=1)  # (B, N)
+            rows, priors = ((overlaps == gt_max_overlaps[:, None]) & claims[:, None]).nonzero(
+                as_tuple=True)
         else:
-            winner = torch.zeros_like(gt_inds).scatter_reduce(
-                1, gt_argmax_overlaps, claim_value, reduce='amax', include_self=True)
+            rows = claims.nonzero(as_tuple=True)[0]
+            priors = gt_argmax_overlaps[rows]
+        winner = gts.reduce_at_priors(rows, priors, gts.index[rows] + 1, overlaps.size(1),
+                                      'amax')
         return torch.where(winner > 0, winner, gt_inds)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(pos_iou_thr={self.pos_iou_thr}, '
                 f'neg_iou_thr={self.neg_iou_thr}, min_pos_iou={self.min_pos_iou})')
+
+
+class _PackedGts:
+    """Where the rows of a packed ``(T, N)`` overlap matrix come from.
+
+    Attributes:
+        image: ``(T,)`` the image of each ground truth.
+        index: ``(T,)`` its index among that image's ground truths.
+        num_images: ``B``.
+    """
+
+    def __init__(self, image: Tensor, index: Tensor, num_images: int) -> None:
+        self.image, self.index, self.num_images = image, index, num_images
+
+    def reduce_at_priors(self, rows: Tensor, priors: Tensor, values: Tensor, num_bboxes: int,
+                         reduce: str) -> Tensor:
+        """``(B, N)``: ``values`` of the pairs ``(rows, priors)`` reduced per (image, prior)
+        with ``reduce`` ('amin' or 'amax'); 0 where no pair falls."""
+        flat = self.image[rows] * num_bboxes + priors
+        fill = torch.iinfo(torch.long).max if reduce == 'amin' else 0
+        out = values.new_full((self.num_images * num_bboxes,), fill)
+        out.scatter_reduce_(0, flat, values, reduce)
+        out = out.view(self.num_images, num_bboxes)
+        return out.masked_fill_(out == fill, 0) if reduce == 'amin' else out

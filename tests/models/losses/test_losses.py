@@ -30,10 +30,16 @@ def test_hard_negative_sum_matches_topk():
     g = torch.Generator().manual_seed(0)
     losses = torch.rand(3, 20, generator=g)
     neg = torch.rand(3, 20, generator=g) > 0.3
-    num_neg = torch.tensor([4, 0, 100])
-    expected = sum(losses[i][neg[i]].topk(min(int(num_neg[i]), int(neg[i].sum()))).values.sum()
-                   for i in range(3))
-    torch.testing.assert_close(hard_negative_sum(losses, neg, num_neg), expected)
+    for num_neg in (torch.tensor([4, 0, 100]), torch.zeros(3, dtype=torch.long)):
+        mined = losses.clone().requires_grad_()
+        reference = losses.clone().requires_grad_()
+        got = hard_negative_sum(mined, neg, num_neg)
+        expected = sum(reference[i][neg[i]].topk(min(int(num_neg[i]), int(neg[i].sum())))
+                       .values.sum() for i in range(3))
+        torch.testing.assert_close(got, expected)
+        (got + 0 * mined.sum()).backward()
+        (expected + 0 * reference.sum()).backward()
+        torch.testing.assert_close(mined.grad, reference.grad)
 
 
 def test_l1_weight_reduction_avg_factor():

@@ -59,26 +59,64 @@ def test_ignore_iof():
     assert result.gt_inds.tolist() == [1, 1, -1, -1, 2]
 
 
-def test_batched_equals_per_image():
+def reference_assign(anchors, gts, pos_iou_thr, neg_iou_thr, min_pos_iou, gt_max_assign_all,
+                     ignore=None, ignore_iof_thr=-1):
+    """mmdetection 2.x's MaxIoUAssigner for one image, step by step (the test's reference)."""
+    gt_inds = torch.full((len(anchors),), -1, dtype=torch.long)
+    if len(gts) == 0:
+        return gt_inds.zero_()
+    overlaps = bbox_overlaps(gts, anchors)  # (G, N)
+    if ignore is not None and len(ignore) and ignore_iof_thr > 0:
+        ignored = bbox_overlaps(anchors, ignore, mode='iof').max(dim=1).values > ignore_iof_thr
+        overlaps[:, ignored] = -1
+    max_overlaps, argmax_overlaps = overlaps.max(dim=0)
+    gt_max_overlaps, gt_argmax_overlaps = overlaps.max(dim=1)
+    if isinstance(neg_iou_thr, tuple):
+        gt_inds[(max_overlaps >= neg_iou_thr[0]) & (max_overlaps < neg_iou_thr[1])] = 0
+    else:
+        gt_inds[(max_overlaps >= 0) & (max_overlaps < neg_iou_thr)] = 0
+    pos = max_overlaps >= pos_iou_thr
+    gt_inds[pos] = argmax_overlaps[pos] + 1
+    for i in range(len(gts)):
+        if gt_max_overlaps[i] >= min_pos_iou:
+            if gt_max_assign_all:
+                gt_inds[overlaps[i, :] == gt_max_overlaps[i]] = i + 1
+            else:
+                gt_inds[gt_argmax_overlaps[i]] = i + 1
+    return gt_inds
+
+
+def test_batched_equals_independent_reference():
+    """Random batches on an integer grid (many exact IoU ties, duplicate ground truths),
+    empty images, ignore regions: the batched assignment equals the step-by-step one."""
     g = torch.Generator().manual_seed(0)
 
     def boxes(n):
-        xy = torch.rand(n, 2, generator=g) * 60
-        return torch.cat([xy, xy + torch.rand(n, 2, generator=g) * 30 + 2], 1)
+        xy = torch.randint(0, 40, (n, 2), generator=g).float()
+        return torch.cat([xy, xy + torch.randint(2, 20, (n, 2), generator=g)], 1)
 
-    anchors = boxes(200)
-    gts = [boxes(4), boxes(0), boxes(1), boxes(7)]
-    labels = [torch.randint(0, 5, (len(b),), generator=g) for b in gts]
-    for kwargs in ({'gt_max_assign_all': True}, {'gt_max_assign_all': False},
-                   {'neg_iou_thr': (0.1, 0.4)}):
-        a = assigner(min_pos_iou=0., **kwargs)
+    anchors = boxes(300)
+    for trial in range(20):
+        gts = [boxes(int(n)) for n in torch.randint(0, 9, (5,), generator=g)]
+        gts[0] = torch.cat([gts[0], gts[0][:2]])  # duplicates: tied argmax and low-quality
+        labels = [torch.randint(0, 5, (len(b),), generator=g) for b in gts]
+        ignore = [boxes(int(n)) for n in torch.randint(0, 3, (5,), generator=g)]
         padded, valid = pad_instances(gts)
         padded_labels, _ = pad_instances(labels, pad_value=-1)
-        batched = a.assign_batched(anchors, padded, valid, padded_labels)
-        for i in range(len(gts)):
-            single = a.assign(anchors, gts[i], gt_labels=labels[i])
-            assert torch.equal(batched.gt_inds[i], single.gt_inds)
-            assert torch.equal(batched.labels[i], single.labels)
+        padded_ignore, ignore_valid = pad_instances(ignore)
+        for kwargs in ({'gt_max_assign_all': True, 'min_pos_iou': 0.},
+                       {'gt_max_assign_all': False, 'min_pos_iou': 0.2},
+                       {'gt_max_assign_all': True, 'neg_iou_thr': (0.1, 0.4),
+                        'ignore_iof_thr': 0.5, 'min_pos_iou': 0.1}):
+            cfg = {'pos_iou_thr': 0.5, 'neg_iou_thr': 0.4, **kwargs}
+            batched = assigner(**cfg).assign_batched(anchors, padded, valid, padded_labels,
+                                                     padded_ignore, ignore_valid)
+            for i in range(len(gts)):
+                want = reference_assign(anchors, gts[i], ignore=ignore[i], **cfg)
+                assert torch.equal(batched.gt_inds[i], want), (trial, kwargs, i)
+                want_labels = torch.where(want > 0, labels[i][(want - 1).clamp(min=0)]
+                                          if len(gts[i]) else want, -1)
+                assert torch.equal(batched.labels[i], want_labels), (trial, kwargs, i)
 
 
 def test_bbox_overlaps_modes():
