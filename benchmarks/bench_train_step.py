@@ -11,7 +11,7 @@ one training step is timed in phases:
 - backward,
 - optimizer (``SGD.step`` + ``zero_grad``),
 
-in four variants, each with its own copy of the same initial weights, interleaved repeat by
+in variants, each with its own copy of the same initial weights, interleaved repeat by
 repeat so that all see the same machine load:
 
 - ``fp32``;
@@ -19,7 +19,10 @@ repeat so that all see the same machine load:
   ``AutocastOptimWrapper`` (the ``fp16`` config key on CPU) runs it; the head casts its
   outputs to float32, so the loss is computed in float32 (checked);
 - ``channels_last``: fp32 with model and images in ``torch.channels_last``;
-- ``bf16+cl``: both.
+- ``bf16+cl``: both;
+- ``compiled`` (only when named in ``--variants``): fp32 with backbone, neck and head
+  forward through ``torch.compile``, as the detector's ``compile=True`` option runs it; the
+  warm-up step compiles and its time is printed.
 
 The same run measures, with the same thread count before and after each model, the fp32
 and bf16 peak of ``torch.mm`` (4096 x 4096) and of a 3x3 oneDNN convolution (VGG16's conv4
@@ -30,6 +33,7 @@ achieved FLOP/s as a fraction of the peak of the variant's dtype.
 
     python benchmarks/bench_train_step.py                 # batch 8, median of 3 steps
     python benchmarks/bench_train_step.py --quick         # batch 2, 2 steps (smoke test)
+    python benchmarks/bench_train_step.py --models demo --variants fp32 channels_last compiled
 """
 from __future__ import annotations
 
@@ -53,9 +57,12 @@ import bench_models  # noqa: E402
 from machine_peak import conv_peak, cpu_model, gemm_peak  # noqa: E402
 
 PHASES = ('backbone+neck', 'head fwd', 'assign+loss', 'backward', 'optimizer')
-#: variant -> (bf16 autocast, channels_last)
-VARIANTS = {'fp32': (False, False), 'bf16': (True, False), 'channels_last': (False, True),
-            'bf16+cl': (True, True)}
+#: variant -> (bf16 autocast, channels_last, torch.compile)
+VARIANTS = {'fp32': (False, False, False), 'bf16': (True, False, False),
+            'channels_last': (False, True, False), 'bf16+cl': (True, True, False),
+            'compiled': (False, False, True)}
+#: run unless --variants says otherwise (compiling takes minutes on a small CPU)
+DEFAULT_VARIANTS = ['fp32', 'bf16', 'channels_last', 'bf16+cl']
 Batch = tuple[Tensor, list[dict], list[Tensor], list[Tensor]]
 
 
@@ -68,8 +75,10 @@ class Variant:
     optimizer: torch.optim.Optimizer
     batch: Batch
     bf16: bool
+    compiled: bool
     times: dict[str, list[float]] = field(default_factory=lambda: {p: [] for p in PHASES})
     first_loss: float | None = None
+    first_step: float | None = None  # seconds, the warm-up step (compilation included)
 
     def step_times(self) -> list[float]:
         """Whole-step times, one per timed step."""
@@ -78,8 +87,10 @@ class Variant:
 
 def make_variant(name: str, model: torch.nn.Module, batch: Batch) -> Variant:
     """A copy of ``model`` (and of the images) set up for variant ``name``."""
-    bf16, channels_last = VARIANTS[name]
+    bf16, channels_last, compiled = VARIANTS[name]
     model = copy.deepcopy(model).train()
+    if compiled:  # what the detector's ``compile=True`` option sets
+        model.compile_options = {}
     img = batch[0].clone()
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -87,7 +98,7 @@ def make_variant(name: str, model: torch.nn.Module, batch: Batch) -> Variant:
     # lr 1e-5 rather than the configs' 2e-3: random weights would diverge within a few
     # steps; the optimizer's work (momentum, weight decay, update) is the same
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-5, momentum=0.9, weight_decay=5e-4)
-    return Variant(name, model, optimizer, (img, *batch[1:]), bf16)
+    return Variant(name, model, optimizer, (img, *batch[1:]), bf16, compiled)
 
 
 def train_step(v: Variant, record: bool) -> None:
@@ -96,10 +107,14 @@ def train_step(v: Variant, record: bool) -> None:
     autocast = torch.autocast('cpu', dtype=torch.bfloat16) if v.bf16 else contextlib.nullcontext()
     marks = [time.perf_counter()]
     with autocast:
-        feats = v.model.extract_feat(img)
-        marks.append(time.perf_counter())
-        cls_scores, bbox_preds = v.model.bbox_head(feats)
-        marks.append(time.perf_counter())
+        if v.compiled:  # one compiled graph: its time is all in the backbone+neck column
+            cls_scores, bbox_preds = v.model.dense_outputs(img)
+            marks += [time.perf_counter()] * 2
+        else:
+            feats = v.model.extract_feat(img)
+            marks.append(time.perf_counter())
+            cls_scores, bbox_preds = v.model.bbox_head(feats)
+            marks.append(time.perf_counter())
         losses = v.model.bbox_head.loss(cls_scores, bbox_preds, gt_bboxes, gt_labels, metas)
         loss = losses['loss_cls'] + losses['loss_bbox']
     marks.append(time.perf_counter())
@@ -112,7 +127,7 @@ def train_step(v: Variant, record: bool) -> None:
     marks.append(time.perf_counter())
     value = float(loss.detach())
     if v.first_loss is None:
-        v.first_loss = value
+        v.first_loss, v.first_step = value, marks[-1] - marks[0]
     if not math.isfinite(value):
         raise AssertionError(f'{v.name}: loss is {value}')
     if record:
@@ -168,6 +183,10 @@ def run_model(name: str, args: argparse.Namespace, peaks: dict[bool, float]) -> 
         print(f'{v.name:<14}{args.batch_size / step:>8.2f}{step * 1e3:>9.0f}{phases}'
               f'{achieved / 1e9:>9.1f}{achieved / peak:>9.3f}{base / step:>8.2f}x'
               f'{v.first_loss:>9.3f}')
+    for v in variants:
+        if v.compiled:
+            print(f'{v.name}: the first step, which compiles, took {v.first_step:.1f} s; '
+                  'its backbone+neck column includes the head forward')
     print('(of peak: of the best fp32 peak (GEMM or convolution) for fp32 variants, of the '
           'bf16 one for bf16; '
           f'vs fp32: step-time ratio to {variants[0].name})')
@@ -183,7 +202,8 @@ def main() -> None:
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--models', nargs='+', default=list(bench_models.MODEL_CONFIGS),
                         choices=list(bench_models.MODEL_CONFIGS))
-    parser.add_argument('--variants', nargs='+', default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument('--variants', nargs='+', default=DEFAULT_VARIANTS,
+                        choices=list(VARIANTS))
     parser.add_argument('--gemm-size', type=int, default=None, help='default 4096 (quick: 2048)')
     args = parser.parse_args()
     args.batch_size = args.batch_size or (2 if args.quick else 8)

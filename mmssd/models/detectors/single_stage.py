@@ -1,6 +1,7 @@
 """Single-stage detector: backbone -> neck -> dense head, as an mmengine ``BaseModel``."""
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,12 +28,18 @@ class SingleStageDetector(BaseModel):
         channels_last: keep the 4-d weights and the input images in
             ``torch.channels_last`` (NHWC) memory format; off by default. Same results up to
             float rounding; faster convolutions on CPU (``docs/benchmarks.md``).
+        compile: run backbone, neck and head forward (not the loss, target assignment or
+            post-processing, whose shapes depend on the data) through ``torch.compile``:
+            ``True`` for its defaults, or a dict of its keyword arguments; off by default.
+            The first training step and the first test batch compile (minutes on a small
+            CPU; ``docs/benchmarks.md``).
     """
 
     def __init__(self, backbone: dict, neck: dict | None = None, bbox_head: dict | None = None,
                  train_cfg: dict | None = None, test_cfg: dict | None = None,
                  pretrained: str | None = None, init_cfg: dict | list | None = None,
-                 data_preprocessor: dict | None = None, channels_last: bool = False) -> None:
+                 data_preprocessor: dict | None = None, channels_last: bool = False,
+                 compile: bool | dict = False) -> None:  # noqa: A002 (the config key)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if pretrained:
             backbone = dict(backbone, pretrained=pretrained)
@@ -47,6 +54,11 @@ class SingleStageDetector(BaseModel):
         self.channels_last = channels_last
         if channels_last:
             self.to(memory_format=torch.channels_last)
+        if not isinstance(compile, (bool, dict)):
+            raise TypeError(f'model.compile must be a bool or a dict of torch.compile '
+                            f'arguments, got {compile!r}')
+        self.compile_options = (dict(compile) if isinstance(compile, dict)
+                                else {} if compile else None)
 
     @property
     def with_neck(self) -> bool:
@@ -63,6 +75,16 @@ class SingleStageDetector(BaseModel):
         if self.with_neck:
             x = self.neck(x)
         return tuple(x)
+
+    def dense_outputs(self, img: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+        """Images ``(B, 3, H, W)`` -> the head's per-level ``(cls_scores, bbox_preds)``,
+        through ``torch.compile`` when the ``compile`` option is set."""
+        if self.compile_options is None:
+            return _dense_forward(self, img)
+        compiled = _COMPILED.get(self)
+        if compiled is None:  # one per detector; kept outside the module (deepcopy, pickle)
+            compiled = _COMPILED[self] = torch.compile(_dense_forward, **self.compile_options)
+        return compiled(self, img)
 
     def forward(self, img: Tensor | Sequence[Tensor], img_metas: Sequence,
                 gt_bboxes: Sequence[Tensor] | None = None,
@@ -86,14 +108,14 @@ class SingleStageDetector(BaseModel):
             return self.forward_test(img, img_metas)
         if mode == 'tensor':
             img, _ = self._single_augmentation(img, img_metas)
-            return self.bbox_head(self.extract_feat(img))
+            return self.dense_outputs(img)
         raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
 
     def forward_train(self, img: Tensor, img_metas: Sequence[dict], gt_bboxes: Sequence[Tensor],
                       gt_labels: Sequence[Tensor],
                       gt_bboxes_ignore: Sequence[Tensor] | None = None) -> dict[str, Tensor]:
         """Losses of a training batch."""
-        cls_scores, bbox_preds = self.bbox_head(self.extract_feat(img))
+        cls_scores, bbox_preds = self.dense_outputs(img)
         return self.bbox_head.loss(cls_scores, bbox_preds, gt_bboxes, gt_labels, img_metas,
                                    gt_bboxes_ignore=gt_bboxes_ignore)
 
@@ -120,9 +142,21 @@ class SingleStageDetector(BaseModel):
                     rescale: bool = True) -> list[list[np.ndarray]]:
         """Per image, a list over classes of float32 ``(n, 5)`` ``[x1, y1, x2, y2, score]``."""
         with torch.no_grad():
-            results = self.bbox_head.simple_test(self.extract_feat(img), img_metas,
-                                                 rescale=rescale)
+            cls_scores, bbox_preds = self.dense_outputs(img)
+            results = self.bbox_head.get_bboxes(cls_scores, bbox_preds, img_metas,
+                                                rescale=rescale)
         return self.bbox_head.results_to_numpy(results)
+
+
+#: detector -> its compiled :func:`_dense_forward`; outside the module, so that a deepcopy
+#: (EMA) compiles its own instead of calling the original's weights
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _dense_forward(detector: SingleStageDetector, img: Tensor) -> tuple[list[Tensor],
+                                                                        list[Tensor]]:
+    """Backbone, neck and head forward (what the ``compile`` option compiles)."""
+    return detector.bbox_head(detector.extract_feat(img))
 
 
 @MODELS.register_module()
