@@ -95,6 +95,8 @@ def _dataloader(data: dict, split: str, shuffle: bool, default_batch: int) -> di
         batch_size=batch,
         num_workers=workers,
         persistent_workers=workers > 0,
+        # page-locked batches let the host-to-GPU copy run asynchronously; useless without one
+        pin_memory=torch.cuda.is_available(),
         sampler=dict(type='DefaultSampler', shuffle=shuffle),
         # mmengine looks collate functions up in its root registry: name the scope
         collate_fn=dict(type='mmssd.detection_collate'),

@@ -53,6 +53,20 @@ def test_dataloaders_from_data_dict():
     assert val['batch_size'] == 4 and val['sampler']['shuffle'] is False
     assert 'samples_per_gpu' not in val['dataset']
     assert kwargs['test_dataloader']['batch_size'] == 1
+    assert train['persistent_workers'] is True and train['pin_memory'] is False  # no GPU here
+
+
+def test_dataloader_settings_follow_workers_and_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    cfg = base_cfg()
+    cfg.data.workers_per_gpu = 0
+    cfg.data.train_dataloader = dict(prefetch_factor=None, pin_memory=False)
+    train = translate_train_config(cfg)['train_dataloader']
+    val = translate_train_config(cfg)['val_dataloader']
+    assert train['persistent_workers'] is False  # no worker processes to keep
+    assert train['pin_memory'] is False  # the per-split override wins
+    assert val['pin_memory'] is True  # a GPU: page-locked batches
+    assert train['prefetch_factor'] is None
 
 
 def test_optimizer_and_clipping():
