@@ -466,6 +466,10 @@ def check_top_level_keys(cfg: Config) -> None:
     for key in cfg:
         if key in RUNTIME_KEYS or key.startswith('_'):
             continue
+        if key == 'compile':  # mmengine 3.x-style configs set it at the top
+            raise ConfigError("top-level config key 'compile' is not used by mmssd; set "
+                              "'model.compile' (True or a dict of torch.compile arguments) "
+                              'to compile the backbone, neck and head')
         close = difflib.get_close_matches(_normalised(key), list(known), n=1, cutoff=0.8)
         if close:
             raise ConfigError(f"unknown top-level config key '{key}'; did you mean "

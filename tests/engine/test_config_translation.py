@@ -204,6 +204,11 @@ def test_misspelt_runtime_key_is_reported_with_a_suggestion(typo, meant):
         check_top_level_keys(cfg)
 
 
+def test_top_level_compile_points_to_model_compile():
+    with pytest.raises(ConfigError, match="set 'model.compile'"):
+        check_top_level_keys(Config({'compile': True}))
+
+
 def test_helper_variables_and_every_shipped_config_pass_the_key_check():
     import glob
     for path in glob.glob('configs/**/*.py', recursive=True):
