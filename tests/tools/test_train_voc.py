@@ -14,7 +14,11 @@ from mmssd.datasets import make_demo_voc_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs/pascal_voc/ssdlite_mobilenetv2_demo_voc0712.py'
-EPOCHS = 10  # 300 iterations: AP50 0.64 on the reference machine
+EPOCHS = 10  # 300 iterations
+# AP50 after them on the reference machine: 0.49 to 0.81 (seeds 0-3, one or two threads;
+# the trajectory moves with float rounding as much as with the seed). An untrained or broken
+# model scores about 0.
+MIN_AP50 = 0.35
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +59,7 @@ def test_test_tool_reports_voc07_map(workspace: Path, train_log: str):
     for name in ('circle', 'square', 'triangle', 'star', 'cross'):
         assert re.search(rf'\|\s*{name}\s*\|\s*\d+\s*\|\s*\d+\s*\|', out), out[-3000:]
     ap50 = float(re.search(r'^AP50: ([\d.]+)', out, re.M).group(1))
-    assert ap50 >= 0.5, out[-3000:]
+    assert ap50 >= MIN_AP50, out[-3000:]
     # the validation at the last epoch of training scored the same checkpoint the same way
     val = re.findall(r'Epoch\(val\).*?mAP: ([\d.]+)', train_log)
     assert val and float(val[-1]) == pytest.approx(ap50, abs=1e-3)
