@@ -24,6 +24,20 @@ def batch(size: int = 192) -> tuple:
     return img, metas, boxes, labels
 
 
+def assert_same_detections(ref: torch.nn.Module, other: torch.nn.Module, img: torch.Tensor,
+                           metas: list[dict], rtol: float, atol: float) -> None:
+    """Both models in eval mode give the same per-class detections on ``img``."""
+    for model in (ref, other):
+        model.eval()
+    with torch.no_grad():
+        dets = [m(img, metas, mode='predict') for m in (ref, other)]
+    for per_image_ref, per_image in zip(*dets, strict=True):
+        for a, b in zip(per_image_ref, per_image, strict=True):
+            assert a.shape == b.shape
+            torch.testing.assert_close(torch.from_numpy(b), torch.from_numpy(a), rtol=rtol,
+                                       atol=atol)
+
+
 def test_weights_are_nhwc_and_results_match():
     ref, nhwc = build(False), build(True)
     nhwc.load_state_dict(ref.state_dict())
@@ -44,15 +58,7 @@ def test_weights_are_nhwc_and_results_match():
         scale = float(p_ref.grad.abs().max()) + 1e-6
         torch.testing.assert_close(p_nhwc.grad / scale, p_ref.grad / scale, rtol=0,
                                    atol=1e-4, msg=name)
-    for model in (ref, nhwc):
-        model.eval()
-    with torch.no_grad():
-        dets = [m(img, metas, mode='predict') for m in (ref, nhwc)]
-    for per_image_ref, per_image in zip(*dets, strict=True):
-        for a, b in zip(per_image_ref, per_image, strict=True):
-            assert a.shape == b.shape
-            torch.testing.assert_close(torch.from_numpy(b), torch.from_numpy(a), rtol=1e-4,
-                                       atol=1e-3)
+    assert_same_detections(ref, nhwc, img, metas, rtol=1e-4, atol=1e-3)
     for model in (ref, nhwc):
         model.train()
     losses = [m(img, metas, boxes, labels, mode='loss') for m in (ref, nhwc)]

@@ -10,7 +10,10 @@ import copy
 import pytest
 import torch
 from mmengine.config import Config
-from test_channels_last import batch  # same directory (pytest puts it on sys.path)
+from test_channels_last import (  # same directory (pytest puts it on sys.path)
+    assert_same_detections,
+    batch,
+)
 from torch import nn
 
 from mmssd.registry import MODELS
@@ -56,14 +59,7 @@ def test_compiled_matches_eager_and_copies_use_their_own_weights():
                                            strict=True):
         torch.testing.assert_close(p_compiled.grad, p_eager.grad, rtol=1e-4, atol=1e-6,
                                    msg=name)
-    for model in (eager, compiled):
-        model.eval()
-    with torch.no_grad():
-        dets = [m(img, metas, mode='predict') for m in (eager, compiled)]
-    for per_image_eager, per_image in zip(*dets, strict=True):
-        for a, b in zip(per_image_eager, per_image, strict=True):
-            torch.testing.assert_close(torch.from_numpy(b), torch.from_numpy(a), rtol=1e-5,
-                                       atol=1e-4)
+    assert_same_detections(eager, compiled, img, metas, rtol=1e-5, atol=1e-4)
     # an EMA-style deepcopy compiles its own forward: changing its weights changes its
     # outputs, not the original's
     twin = copy.deepcopy(compiled)
