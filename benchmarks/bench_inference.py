@@ -40,15 +40,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-# The variants' models run interleaved: together they need more oneDNN primitives (one per
-# convolution, direction, layout and dtype) than its default cache of 1024 holds, and an
-# evicted primitive is re-created at every step (the first variant measured 1.5x slower).
-# Set before torch loads oneDNN.
-os.environ.setdefault('ONEDNN_PRIMITIVE_CACHE_CAPACITY', '16384')
-
-import torch  # noqa: E402
-from torch import Tensor  # noqa: E402
-from torchvision.ops import nms  # noqa: E402
+import onednn_env  # noqa: F401  (sets oneDNN's cache size; must precede torch)
+import torch
+from torch import Tensor
+from torchvision.ops import nms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_models  # noqa: E402
