@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from torch import Tensor, nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmssd.registry import MODELS
 
 from ..layers import InvertedResidual, make_divisible
+from .frozen_stages import FrozenStagesMixin
 
 
 @MODELS.register_module()
-class MobileNetV2(BaseModule):
+class MobileNetV2(FrozenStagesMixin, BaseModule):
     """MobileNetV2 (mmdetection's).
 
     ``out_indices`` index ``[layer1, ..., layer7, conv2]``: index 4 is ``layer5``
@@ -108,13 +108,3 @@ class MobileNetV2(BaseModule):
             if i in self.out_indices:
                 outs.append(x)
         return tuple(outs)
-
-    def train(self, mode: bool = True) -> MobileNetV2:
-        """Switch mode, keeping frozen stages (and norms with ``norm_eval``) in eval mode."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self

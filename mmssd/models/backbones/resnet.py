@@ -12,10 +12,11 @@ from collections.abc import Callable, Sequence
 from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from torch import Tensor, nn
-from torch.nn.modules.batchnorm import _BatchNorm
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from mmssd.registry import MODELS
+
+from .frozen_stages import FrozenStagesMixin
 
 
 def _norm_factory(norm_cfg: dict) -> Callable[[int], nn.Module]:
@@ -24,7 +25,7 @@ def _norm_factory(norm_cfg: dict) -> Callable[[int], nn.Module]:
 
 
 @MODELS.register_module()
-class ResNet(BaseModule):
+class ResNet(FrozenStagesMixin, BaseModule):
     """ResNet (mmdetection 2.x's ``ResNet``, ``style='pytorch'``).
 
     ``forward`` maps ``(B, in_channels, H, W)`` to a tuple over ``out_indices`` of
@@ -162,13 +163,3 @@ class ResNet(BaseModule):
             if i in self.out_indices:
                 outs.append(x)
         return tuple(outs)
-
-    def train(self, mode: bool = True) -> ResNet:
-        """Train mode, keeping frozen stages (and all BatchNorms with ``norm_eval``) in eval."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self
