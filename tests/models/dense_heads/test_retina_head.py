@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 from mmengine.config import Config
+from test_ssd_head import encode, flatten_levels, random_gts  # same directory
 from torchvision.ops import box_iou, sigmoid_focal_loss
 
 from mmssd.registry import MODELS
@@ -33,28 +34,10 @@ def build_head(**kwargs):
     return MODELS.build(cfg)
 
 
-def random_gts(counts, generator):
-    gt_bboxes, gt_labels = [], []
-    for n in counts:
-        xy = torch.rand(n, 2, generator=generator) * 40
-        wh = torch.rand(n, 2, generator=generator) * 24 + 6
-        gt_bboxes.append(torch.cat([xy, xy + wh], dim=1))
-        gt_labels.append(torch.randint(0, NUM_CLASSES, (n,), generator=generator))
-    return gt_bboxes, gt_labels
-
-
-def encode(anchors, gts):
-    pxy, pwh = (anchors[:, :2] + anchors[:, 2:]) / 2, anchors[:, 2:] - anchors[:, :2]
-    gxy, gwh = (gts[:, :2] + gts[:, 2:]) / 2, gts[:, 2:] - gts[:, :2]
-    return torch.cat([(gxy - pxy) / pwh, torch.log(gwh / pwh)], dim=1)
-
-
 def reference_loss(anchors, cls_scores, bbox_preds, gt_bboxes, gt_labels):
     """mmdetection 2.x's RetinaNet loss, one image at a time."""
-    batch = cls_scores[0].size(0)
-    all_cls = torch.cat([s.permute(0, 2, 3, 1).reshape(batch, -1, NUM_CLASSES)
-                         for s in cls_scores], 1)
-    all_reg = torch.cat([b.permute(0, 2, 3, 1).reshape(batch, -1, 4) for b in bbox_preds], 1)
+    all_cls = flatten_levels(cls_scores, NUM_CLASSES)
+    all_reg = flatten_levels(bbox_preds, 4)
     n = len(anchors)
     per_image = []
     for gts, labels_in in zip(gt_bboxes, gt_labels, strict=True):
@@ -72,7 +55,7 @@ def reference_loss(anchors, cls_scores, bbox_preds, gt_bboxes, gt_labels):
         targets[pos, labels_in[assigned[pos] - 1]] = 1
         deltas = torch.zeros(n, 4)
         if pos.any():
-            deltas[pos] = encode(anchors[pos], gts[assigned[pos] - 1])
+            deltas[pos] = encode(anchors[pos], gts[assigned[pos] - 1], stds=(1., 1., 1., 1.))
         per_image.append((targets, assigned >= 0, deltas, pos))
     avg = sum(max(int(p.sum()), 1) for *_, p in per_image)
     loss_cls = loss_bbox = 0.
@@ -89,7 +72,7 @@ def test_batched_loss_equals_per_image_reference(counts):
     head = build_head()
     feats = [torch.randn(len(counts), 8, h, w, generator=g) for h, w in FEAT_SIZES]
     cls_scores, bbox_preds = head(feats)
-    gt_bboxes, gt_labels = random_gts(counts, g)
+    gt_bboxes, gt_labels = random_gts(counts, g, NUM_CLASSES, min_size=6, size_range=24)
     metas = [{'img_shape': (64, 64, 3)}] * len(counts)
     losses = head.loss(cls_scores, bbox_preds, gt_bboxes, gt_labels, metas)
     anchors = torch.cat(head.prior_generator.grid_priors(FEAT_SIZES))

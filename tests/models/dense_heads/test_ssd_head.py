@@ -46,29 +46,37 @@ def random_outputs(head, batch_size: int, generator: torch.Generator):
     return cls_scores, bbox_preds
 
 
-def random_gts(counts, generator):
+def random_gts(counts, generator, num_classes: int = NUM_CLASSES, min_size: float = 8,
+               size_range: float = 30):
+    """Per image ``counts[i]`` random boxes (sides ``min_size`` + up to ``size_range``) and
+    labels in ``[0, num_classes)``. Also used by the RetinaHead tests."""
     gt_bboxes, gt_labels = [], []
     for n in counts:
         xy = torch.rand(n, 2, generator=generator) * 40
-        wh = torch.rand(n, 2, generator=generator) * 30 + 8
+        wh = torch.rand(n, 2, generator=generator) * size_range + min_size
         gt_bboxes.append(torch.cat([xy, xy + wh], dim=1))
-        gt_labels.append(torch.randint(0, NUM_CLASSES, (n,), generator=generator))
+        gt_labels.append(torch.randint(0, num_classes, (n,), generator=generator))
     return gt_bboxes, gt_labels
 
 
-def encode(anchors, gts):
+def encode(anchors, gts, stds=STDS):
+    """The ``(dx, dy, dw, dh) / stds`` regression targets of ``gts`` from ``anchors``."""
     pxy, pwh = (anchors[:, :2] + anchors[:, 2:]) / 2, anchors[:, 2:] - anchors[:, :2]
     gxy, gwh = (gts[:, :2] + gts[:, 2:]) / 2, gts[:, 2:] - gts[:, :2]
     deltas = torch.cat([(gxy - pxy) / pwh, torch.log(gwh / pwh)], dim=1)
-    return deltas / torch.tensor(STDS)
+    return deltas / torch.tensor(stds)
+
+
+def flatten_levels(outputs, channels: int):
+    """Per-level ``(B, A * channels, H, W)`` maps -> ``(B, sum(H * W * A), channels)``."""
+    return torch.cat([o.permute(0, 2, 3, 1).reshape(o.size(0), -1, channels) for o in outputs],
+                     1)
 
 
 def reference_loss(anchors, cls_scores, bbox_preds, gt_bboxes, gt_labels):
     """mmdetection 2.x's SSD loss, one image at a time, written as plainly as possible."""
-    batch_size = cls_scores[0].size(0)
-    all_cls = torch.cat([s.permute(0, 2, 3, 1).reshape(batch_size, -1, NUM_CLASSES + 1)
-                         for s in cls_scores], 1)
-    all_reg = torch.cat([b.permute(0, 2, 3, 1).reshape(batch_size, -1, 4) for b in bbox_preds], 1)
+    all_cls = flatten_levels(cls_scores, NUM_CLASSES + 1)
+    all_reg = flatten_levels(bbox_preds, 4)
     num_anchors = len(anchors)
     per_image = []
     for gts, gt_lbl in zip(gt_bboxes, gt_labels, strict=True):
