@@ -17,4 +17,4 @@ class TensorForward(nn.Module):
         self.detector = detector
 
     def forward(self, img: Tensor) -> tuple[list[Tensor], list[Tensor]]:
-        return self.detector.bbox_head(self.detector.extract_feat(img))
+        return self.detector.forward_dense(img)

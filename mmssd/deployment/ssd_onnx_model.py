@@ -37,8 +37,8 @@ class SSDOnnxModel(nn.Module):
         head = detector.bbox_head
         with torch.no_grad():
             device = next(detector.parameters()).device
-            cls_scores, _ = head(detector.extract_feat(
-                torch.zeros(1, 3, *self.input_shape, device=device)))
+            cls_scores, _ = detector.forward_dense(
+                torch.zeros(1, 3, *self.input_shape, device=device))
         featmap_sizes = [score.shape[-2:] for score in cls_scores]
         anchors = head.get_anchors(featmap_sizes, device)
         self.num_level_anchors = [int(a.size(0)) for a in anchors]
@@ -46,7 +46,7 @@ class SSDOnnxModel(nn.Module):
 
     def forward(self, img: Tensor) -> tuple[Tensor, Tensor]:
         head = self.detector.bbox_head
-        cls_scores, bbox_preds = head(self.detector.extract_feat(img))
+        cls_scores, bbox_preds = self.detector.forward_dense(img)
         logits = levels_to_batch(cls_scores, head.cls_out_channels).float()
         to_probabilities = getattr(head, 'cls_probabilities', None)
         scores = to_probabilities(logits) if to_probabilities else logits.softmax(-1)

@@ -76,14 +76,21 @@ class SingleStageDetector(BaseModel):
             x = self.neck(x)
         return tuple(x)
 
+    def forward_dense(self, img: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+        """Images ``(B, 3, H, W)`` -> the head's per-level ``(cls_scores, bbox_preds)``:
+        backbone, neck and head, eagerly (what tracing, export and the ``compile`` option
+        use)."""
+        return self.bbox_head(self.extract_feat(img))
+
     def dense_outputs(self, img: Tensor) -> tuple[list[Tensor], list[Tensor]]:
-        """Images ``(B, 3, H, W)`` -> the head's per-level ``(cls_scores, bbox_preds)``,
-        through ``torch.compile`` when the ``compile`` option is set."""
+        """:meth:`forward_dense`, through ``torch.compile`` when the ``compile`` option is
+        set."""
         if self.compile_options is None:
-            return _dense_forward(self, img)
+            return self.forward_dense(img)
         compiled = _COMPILED.get(self)
         if compiled is None:  # one per detector; kept outside the module (deepcopy, pickle)
-            compiled = _COMPILED[self] = torch.compile(_dense_forward, **self.compile_options)
+            compiled = _COMPILED[self] = torch.compile(type(self).forward_dense,
+                                                       **self.compile_options)
         return compiled(self, img)
 
     def forward(self, img: Tensor | Sequence[Tensor], img_metas: Sequence,
@@ -148,15 +155,9 @@ class SingleStageDetector(BaseModel):
         return self.bbox_head.results_to_numpy(results)
 
 
-#: detector -> its compiled :func:`_dense_forward`; outside the module, so that a deepcopy
-#: (EMA) compiles its own instead of calling the original's weights
+#: detector -> its compiled :meth:`SingleStageDetector.forward_dense`; outside the module,
+#: so that a deepcopy (EMA) compiles its own instead of calling the original's weights
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _dense_forward(detector: SingleStageDetector, img: Tensor) -> tuple[list[Tensor],
-                                                                        list[Tensor]]:
-    """Backbone, neck and head forward (what the ``compile`` option compiles)."""
-    return detector.bbox_head(detector.extract_feat(img))
 
 
 @MODELS.register_module()
