@@ -23,6 +23,7 @@ from tqdm import tqdm
 from mmssd.apis import init_detector
 from mmssd.datasets.builder import build_dataset
 from mmssd.datasets.collate import detection_collate
+from mmssd.evaluation.img_metas import first_aug_metas
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -69,15 +70,11 @@ def measure(model: torch.nn.Module, loader: DataLoader, num_warmup: int,
             _sync(device)
             if i >= num_warmup:
                 elapsed += time.perf_counter() - start
-                timed_images += len(_first(batch['img_metas']))
+                timed_images += len(first_aug_metas(batch['img_metas']))
                 bar.set_postfix(fps=f'{timed_images / elapsed:.1f} img/s')
             bar.update(1)
     return dict(images=timed_images, seconds=elapsed, fps=timed_images / elapsed,
                 seconds_per_image=elapsed / timed_images)
-
-
-def _first(img_metas: list) -> list:
-    return img_metas[0] if img_metas and isinstance(img_metas[0], (list, tuple)) else img_metas
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

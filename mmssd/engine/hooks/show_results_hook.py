@@ -9,15 +9,9 @@ import mmcv
 import numpy as np
 from mmengine.hooks import Hook
 
+from mmssd.evaluation.img_metas import first_aug_metas
 from mmssd.registry import HOOKS
 from mmssd.visualization import draw_gt_and_result
-
-
-def _first_augmentation(img_metas: Sequence) -> list[dict]:
-    """Metas of a test batch: ``[[dict] * B]`` per augmentation, or ``[dict] * B``."""
-    if img_metas and isinstance(img_metas[0], (list, tuple)):
-        return list(img_metas[0])
-    return list(img_metas)
 
 
 @HOOKS.register_module()
@@ -52,7 +46,7 @@ class ShowResultsHook(Hook):
         if data_batch is None or outputs is None:
             return
         classes = runner.test_dataloader.dataset.metainfo['classes']
-        metas = _first_augmentation(data_batch['img_metas'])
+        metas = first_aug_metas(data_batch['img_metas'])
         for meta, result in zip(metas, outputs, strict=True):
             filename = meta.get('filename')
             if not filename:
