@@ -19,6 +19,7 @@ from terminaltables import AsciiTable
 from mmssd.registry import METRICS
 
 from .img_metas import first_aug_metas
+from .recall import eval_recalls
 from .results2json import results2json
 
 #: Index in ``COCOeval.stats`` of each metric item.
@@ -26,6 +27,7 @@ COCO_METRIC_NAMES = {'mAP': 0, 'mAP_50': 1, 'mAP_75': 2, 'mAP_s': 3, 'mAP_m': 4,
                      'AR@100': 6, 'AR@300': 7, 'AR@1000': 8, 'AR_s@1000': 9,
                      'AR_m@1000': 10, 'AR_l@1000': 11}
 DEFAULT_METRIC_ITEMS = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')
+SUPPORTED_METRICS = ('bbox', 'proposal_fast')
 
 
 def _quiet(fn, *args, **kwargs):
@@ -61,7 +63,9 @@ class CocoMetric(BaseMetric):
 
     Args:
         ann_file: COCO ground-truth json; default ``dataset_meta['ann_file']``.
-        metric: ``'bbox'`` (or ``['bbox']``); the only metric mmssd computes.
+        metric: ``'bbox'`` (detections), ``'proposal_fast'`` (average recall of an
+            :class:`~mmssd.models.RPN`'s proposals at ``proposal_nums``, IoU
+            ``iou_thrs``, as mmdetection 2.x's ``fast_eval_recall``), or a list of them.
         classwise: also log a per-class AP table and return ``bbox_<class>_precision``.
         iou_thrs: IoU thresholds; default 0.50:0.05:0.95.
         metric_items: items of :data:`COCO_METRIC_NAMES` to return; default
@@ -82,10 +86,10 @@ class CocoMetric(BaseMetric):
                  collect_device: str = 'cpu', prefix: str | None = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         metrics = [metric] if isinstance(metric, str) else list(metric)
-        unsupported = [m for m in metrics if m != 'bbox']
+        unsupported = [m for m in metrics if m not in SUPPORTED_METRICS]
         if unsupported:
-            raise KeyError(f'CocoMetric: metric {unsupported} is not supported; mmssd '
-                           "evaluates 'bbox' only")
+            raise KeyError(f'CocoMetric: metric {unsupported} is not supported; choose from '
+                           f'{list(SUPPORTED_METRICS)}')
         self.metrics = metrics
         self.ann_file = ann_file
         self.classwise = classwise
@@ -105,7 +109,8 @@ class CocoMetric(BaseMetric):
 
     # ------------------------------------------------------------------ process
     def process(self, data_batch: dict, data_samples: Sequence) -> None:
-        """Store ``(img_id, [per-class (n, 5) arrays])`` for each image of the batch."""
+        """Store ``(img_id, [per-class (n, 5) arrays])`` for each image of the batch, or
+        ``(img_id, proposals (n, 5))`` for a proposal network's results."""
         metas = first_aug_metas(data_batch['img_metas'])
         if len(metas) != len(data_samples):
             raise ValueError(f'CocoMetric.process: {len(metas)} img_metas but '
@@ -113,6 +118,9 @@ class CocoMetric(BaseMetric):
         for meta, dets in zip(metas, data_samples, strict=True):
             if 'img_id' not in meta:
                 raise KeyError(f"CocoMetric needs 'img_id' in img_metas; got keys {sorted(meta)}")
+            if isinstance(dets, np.ndarray):  # proposals
+                self.results.append((int(meta['img_id']), dets.astype(np.float32)))
+                continue
             per_class = [np.asarray(d, dtype=np.float32).reshape(-1, 5) for d in dets]
             self.results.append((int(meta['img_id']), per_class))
 
@@ -136,8 +144,39 @@ class CocoMetric(BaseMetric):
         print_log(f'CocoMetric: detections written to {path}', logger='current')
 
     def compute_metrics(self, results: list) -> dict[str, float]:
-        """COCO bbox metrics of the collected ``results``."""
+        """The metrics of the collected ``results``."""
         coco = _quiet(COCO, self._ann_file())[0]
+        is_proposals = bool(results) and isinstance(results[0][1], np.ndarray)
+        if is_proposals != (self.metrics == ['proposal_fast']):
+            raise ValueError(
+                f'CocoMetric: metric {self.metrics} does not fit the results, which are '
+                f"{'proposals (an RPN)' if is_proposals else 'detections'}; use "
+                f"metric='{'proposal_fast' if is_proposals else 'bbox'}'")
+        if is_proposals:
+            return self._proposal_recall(coco, results)
+        return self._bbox_metrics(coco, results)
+
+    def _proposal_recall(self, coco: COCO, results: list) -> dict[str, float]:
+        """``AR@N`` for N in ``proposal_nums``: recall averaged over ``iou_thrs``."""
+        gts = []
+        for img_id, _ in results:
+            anns = coco.loadAnns(coco.getAnnIds(imgIds=[img_id]))
+            boxes = [[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
+                      a['bbox'][1] + a['bbox'][3]]
+                     for a in anns if not a.get('ignore', False) and not a.get('iscrowd', 0)]
+            gts.append(np.asarray(boxes, dtype=np.float32).reshape(-1, 4))
+        recalls = eval_recalls(gts, [props for _, props in results], self.proposal_nums,
+                               self.iou_thrs)
+        average = recalls.mean(axis=1)
+        table = AsciiTable([['', *[f'AR@{n}' for n in self.proposal_nums]],
+                            ['recall', *[f'{ar:.3f}' for ar in average]]]).table
+        print_log(f'Proposal recall (IoU {self.iou_thrs.min():.2f}:{self.iou_thrs.max():.2f}, '
+                  f'{sum(len(g) for g in gts)} boxes):\n{table}', logger='current')
+        return {f'AR@{n}': float(f'{ar:.4f}')
+                for n, ar in zip(self.proposal_nums, average, strict=True)}
+
+    def _bbox_metrics(self, coco: COCO, results: list) -> dict[str, float]:
+        """COCO bbox metrics of per-class detections."""
         cat_ids = self._cat_ids(coco)
         dets = results2json(results, cat_ids)
         if self.jsonfile_prefix is not None:
