@@ -1,0 +1,80 @@
+"""Region Proposal Network alone: a detector whose output is class-agnostic proposals."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from mmssd.registry import MODELS
+
+from ..dense_heads.ssd_head import scale_factors_tensor
+from .base import BaseDetector, check_cfg_keys
+
+
+@MODELS.register_module()
+class RPN(BaseDetector):
+    """RPN (mmdetection 2.x's ``RPN`` detector): backbone -> neck -> ``RPNHead``.
+
+    Training optimises the RPN losses (``loss_rpn_cls``, ``loss_rpn_bbox``); testing
+    returns, per image, one float32 ``(n, 5)`` array ``[x1, y1, x2, y2, objectness]`` of
+    proposals in original image pixels, best first (evaluated with
+    ``metric='proposal_fast'``: average recall at 100/300/1000 proposals).
+
+    Args:
+        backbone, neck, rpn_head: configs of the parts (``MODELS``).
+        train_cfg: ``dict(rpn=...)``, the RPN's training settings.
+        test_cfg: ``dict(rpn=...)``, its proposal settings.
+        pretrained, init_cfg, data_preprocessor, channels_last: see :class:`BaseDetector`.
+        compile: run backbone, neck and RPN head forward through ``torch.compile``.
+    """
+
+    needs_gt_labels = False
+
+    def __init__(self, backbone: dict, neck: dict | None = None, rpn_head: dict | None = None,
+                 train_cfg: dict | None = None, test_cfg: dict | None = None,
+                 pretrained: str | None = None, init_cfg: dict | list | None = None,
+                 data_preprocessor: dict | None = None, channels_last: bool = False,
+                 compile: bool | dict = False) -> None:  # noqa: A002 (the config key)
+        super().__init__(backbone, neck, pretrained, init_cfg, data_preprocessor,
+                         channels_last, compile)
+        # mmdetection's RPN configs keep rpn_proposal/rcnn keys from their Faster R-CNN base
+        check_cfg_keys(train_cfg, ('rpn', 'rpn_proposal', 'rcnn'), 'model.train_cfg')
+        check_cfg_keys(test_cfg, ('rpn', 'rcnn'), 'model.test_cfg')
+        if rpn_head is None:
+            raise ValueError('an RPN detector needs an rpn_head')
+        train_cfg, test_cfg = train_cfg or {}, test_cfg or {}
+        self.rpn_head = MODELS.build(dict(rpn_head, train_cfg=train_cfg.get('rpn'),
+                                          test_cfg=test_cfg.get('rpn')))
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+        self._finish_init()
+
+    def forward_dense(self, img: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+        """Images -> the RPN head's per-level ``(cls_scores, bbox_preds)``, eagerly."""
+        return self.rpn_head(self.extract_feat(img))
+
+    def forward_tensor(self, img: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+        """The RPN head's raw per-level ``(cls_scores, bbox_preds)``."""
+        return self.maybe_compiled('forward_dense')(img)
+
+    def forward_train(self, img: Tensor, img_metas: Sequence[dict], gt_bboxes: Sequence[Tensor],
+                      gt_labels: Sequence[Tensor] | None = None,
+                      gt_bboxes_ignore: Sequence[Tensor] | None = None) -> dict[str, Tensor]:
+        """RPN losses of a training batch (the labels are not used: objectness only)."""
+        cls_scores, bbox_preds = self.forward_tensor(img)
+        return self.rpn_head.loss(cls_scores, bbox_preds, gt_bboxes, None, img_metas,
+                                  gt_bboxes_ignore=gt_bboxes_ignore)
+
+    def simple_test(self, img: Tensor, img_metas: Sequence[dict],
+                    rescale: bool = True) -> list[np.ndarray]:
+        """Per image, float32 ``(n, 5)`` proposals (original image pixels with ``rescale``)."""
+        with torch.no_grad():
+            cls_scores, bbox_preds = self.forward_tensor(img)
+            proposals = self.rpn_head.get_bboxes(cls_scores, bbox_preds, img_metas)
+            if rescale and proposals:
+                factors = scale_factors_tensor(img_metas, proposals[0])[:, 0]
+                proposals = [torch.cat([p[:, :4] / f, p[:, 4:]], dim=1)
+                             for p, f in zip(proposals, factors, strict=True)]
+        return [p.float().cpu().numpy() for p in proposals]

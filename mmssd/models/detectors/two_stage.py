@@ -1,0 +1,121 @@
+"""Two-stage detectors: backbone -> neck -> RPN head (proposals) -> RoI head (boxes)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from mmssd.registry import MODELS
+
+from .base import BaseDetector, check_cfg_keys
+
+#: Proposals per image that :meth:`TwoStageDetector.forward_tensor` feeds the RoI head, as
+#: mmdetection's ``forward_dummy`` (FLOP counts of two-stage detectors are quoted for it).
+NUM_DUMMY_PROPOSALS = 1000
+
+
+@MODELS.register_module()
+class TwoStageDetector(BaseDetector):
+    """Faster R-CNN-style detector (mmdetection 2.x's ``TwoStageDetector``).
+
+    The RPN head proposes boxes from the neck's features; the RoI head pools features of
+    the proposals and classifies and refines them. ``train_cfg`` / ``test_cfg`` hold the
+    settings of both heads: ``rpn`` (RPN training targets / RPN at test), ``rpn_proposal``
+    (the proposals made for the RoI head during training; default ``test_cfg.rpn``) and
+    ``rcnn`` (RoI head). Losses: the RPN's ``loss_rpn_cls`` / ``loss_rpn_bbox`` and the RoI
+    head's ``loss_cls`` / ``loss_bbox`` (and ``acc``, logged but not optimised).
+
+    Args:
+        backbone, neck, rpn_head, roi_head: configs of the parts (``MODELS``).
+        train_cfg: ``dict(rpn=..., rpn_proposal=..., rcnn=...)``.
+        test_cfg: ``dict(rpn=..., rcnn=...)``.
+        pretrained, init_cfg, data_preprocessor, channels_last: see :class:`BaseDetector`.
+        compile: run backbone and neck (whose shapes do not depend on the data) through
+            ``torch.compile``; the heads stay eager.
+    """
+
+    def __init__(self, backbone: dict, neck: dict | None = None, rpn_head: dict | None = None,
+                 roi_head: dict | None = None, train_cfg: dict | None = None,
+                 test_cfg: dict | None = None, pretrained: str | None = None,
+                 init_cfg: dict | list | None = None, data_preprocessor: dict | None = None,
+                 channels_last: bool = False,
+                 compile: bool | dict = False) -> None:  # noqa: A002 (the config key)
+        super().__init__(backbone, neck, pretrained, init_cfg, data_preprocessor,
+                         channels_last, compile)
+        check_cfg_keys(train_cfg, ('rpn', 'rpn_proposal', 'rcnn'), 'model.train_cfg')
+        check_cfg_keys(test_cfg, ('rpn', 'rcnn'), 'model.test_cfg')
+        train_cfg, test_cfg = train_cfg or {}, test_cfg or {}
+        if rpn_head is not None:
+            self.rpn_head = MODELS.build(dict(rpn_head, train_cfg=train_cfg.get('rpn'),
+                                              test_cfg=test_cfg.get('rpn')))
+        if roi_head is None:
+            raise ValueError('a two-stage detector needs a roi_head (use RPN for '
+                             'proposals only)')
+        self.roi_head = MODELS.build(dict(roi_head, train_cfg=train_cfg.get('rcnn'),
+                                          test_cfg=test_cfg.get('rcnn')))
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+        self._finish_init()
+
+    @property
+    def with_rpn(self) -> bool:
+        """Whether the detector makes its own proposals."""
+        return hasattr(self, 'rpn_head') and self.rpn_head is not None
+
+    def features(self, img: Tensor) -> tuple[Tensor, ...]:
+        """:meth:`extract_feat`, through ``torch.compile`` when the option is set."""
+        return self.maybe_compiled('extract_feat')(img)
+
+    def forward_train(self, img: Tensor, img_metas: Sequence[dict], gt_bboxes: Sequence[Tensor],
+                      gt_labels: Sequence[Tensor],
+                      gt_bboxes_ignore: Sequence[Tensor] | None = None) -> dict[str, Tensor]:
+        """RPN and RoI-head losses of a training batch."""
+        if not self.with_rpn:
+            raise ValueError('training a two-stage detector without rpn_head needs '
+                             'precomputed proposals, which mmssd does not load')
+        x = self.features(img)
+        proposal_cfg = self.train_cfg.get('rpn_proposal', self.test_cfg.get('rpn'))
+        losses, proposal_list = self.rpn_head.forward_train(
+            x, img_metas, gt_bboxes, gt_labels=None, gt_bboxes_ignore=gt_bboxes_ignore,
+            proposal_cfg=proposal_cfg)
+        losses.update(self.roi_head.forward_train(x, img_metas, proposal_list, gt_bboxes,
+                                                  gt_labels, gt_bboxes_ignore))
+        return losses
+
+    def simple_test(self, img: Tensor, img_metas: Sequence[dict],
+                    rescale: bool = True) -> list[list[np.ndarray]]:
+        """Per image, a list over classes of float32 ``(n, 5)`` ``[x1, y1, x2, y2, score]``."""
+        with torch.no_grad():
+            x = self.features(img)
+            proposal_list = self.rpn_head.simple_test_rpn(x, img_metas)
+            return self.roi_head.simple_test(x, proposal_list, img_metas, rescale=rescale)
+
+    def forward_tensor(self, img: Tensor) -> tuple[list[Tensor], list[Tensor], Tensor, Tensor]:
+        """Raw outputs without image metas (FLOP counting, tracing), as mmdetection's
+        ``forward_dummy``: the RPN's per-level ``(cls_scores, bbox_preds)``, then the RoI
+        head's ``cls_score (B * 1000, C + 1)`` and ``bbox_pred`` for 1000 fixed boxes per
+        image (spread over the image, so the RoI cost does not depend on the weights)."""
+        x = self.features(img)
+        rpn_cls, rpn_reg = self.rpn_head(x) if self.with_rpn else ([], [])
+        boxes = dummy_proposals(img.shape[-2:], NUM_DUMMY_PROPOSALS, img.device)
+        batch_inds = torch.arange(img.size(0), device=img.device).repeat_interleave(len(boxes))
+        rois = torch.cat([batch_inds[:, None].to(boxes), boxes.repeat(img.size(0), 1)], dim=1)
+        out = self.roi_head._bbox_forward(x, rois)
+        return rpn_cls, rpn_reg, out['cls_score'], out['bbox_pred']
+
+
+def dummy_proposals(size: Sequence[int], num: int, device: torch.device | str) -> Tensor:
+    """``(num, 4)`` boxes of a fixed pseudo-random layout inside an ``(H, W)`` image."""
+    g = torch.Generator().manual_seed(0)
+    h, w = float(size[0]), float(size[1])
+    xy = torch.rand(num, 2, generator=g) * torch.tensor([w, h]) * 0.8
+    wh = (torch.rand(num, 2, generator=g) * 0.2 + 0.02) * torch.tensor([w, h])
+    return torch.cat([xy, xy + wh], dim=1).to(device)
+
+
+@MODELS.register_module()
+class FasterRCNN(TwoStageDetector):
+    """Faster R-CNN (Ren et al. 2015): a :class:`TwoStageDetector` with an RPN head and a
+    ``StandardRoIHead``, as in mmdetection."""
