@@ -1,7 +1,8 @@
-"""Helpers of the models: NMS, result formatting, padding, cross-process means."""
+"""Helpers of the models: NMS, result formatting, RoIs, padding, cross-process means."""
 from .bbox2result import bbox2result
+from .bbox_roi import bbox2roi, roi2bbox
 from .multiclass_nms import multiclass_nms
 from .padding import pad_instances
 from .reduce_mean import reduce_mean
 
-__all__ = ['bbox2result', 'multiclass_nms', 'pad_instances', 'reduce_mean']
+__all__ = ['bbox2result', 'bbox2roi', 'roi2bbox', 'multiclass_nms', 'pad_instances', 'reduce_mean']
