@@ -66,8 +66,17 @@ def _class_names(cfg: Config, checkpoint_meta: dict | None) -> tuple[str, ...]:
             dataset_cls = DATASETS.get(test['type'])
             if getattr(dataset_cls, 'CLASSES', None):
                 return tuple(dataset_cls.CLASSES)
-    num_classes = cfg.model.bbox_head.num_classes
-    return tuple(f'class_{i}' for i in range(num_classes))
+    return tuple(f'class_{i}' for i in range(config_num_classes(cfg.model)))
+
+
+def config_num_classes(model_cfg: dict) -> int:
+    """Classes predicted by the model of a config: its ``bbox_head``'s, or its
+    ``roi_head.bbox_head``'s (the last stage's when a list)."""
+    if 'roi_head' in model_cfg:
+        head = model_cfg['roi_head']['bbox_head']
+        return (head[-1] if isinstance(head, (list, tuple)) else head)['num_classes']
+    head = model_cfg.get('bbox_head') or model_cfg.get('rpn_head')
+    return head.get('num_classes', 1)
 
 
 def init_detector(config: str | Config, checkpoint: str | None = None, device: str = 'cpu',

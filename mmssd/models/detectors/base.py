@@ -102,7 +102,8 @@ class BaseDetector(BaseModel):
           over test-time augmentations (``[Tensor]``, ``[[dict]]``) -> per image, the
           predictions in original image pixels (detectors: a list over classes of float32
           ``(n, 5)`` arrays; :class:`RPN`: one ``(n, 5)`` array of proposals).
-        * ``'tensor'``: the raw network outputs (:meth:`forward_tensor`).
+        * ``'tensor'``: the raw network outputs (:meth:`forward_tensor`, compiled with the
+          ``compile`` option).
         """
         if mode == 'loss':
             if gt_bboxes is None or (gt_labels is None and self.needs_gt_labels):
@@ -113,7 +114,7 @@ class BaseDetector(BaseModel):
             return self.forward_test(img, img_metas)
         if mode == 'tensor':
             img, _ = self._single_augmentation(img, img_metas)
-            return self.forward_tensor(img)
+            return self.maybe_compiled('forward_tensor')(img)
         raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
 
     def forward_train(self, img: Tensor, img_metas: Sequence[dict], gt_bboxes: Sequence[Tensor],
@@ -123,7 +124,8 @@ class BaseDetector(BaseModel):
         raise NotImplementedError
 
     def forward_tensor(self, img: Tensor):
-        """The raw network outputs of ``img (B, 3, H, W)``, without image metas."""
+        """The raw network outputs of ``img (B, 3, H, W)``, without image metas, eagerly
+        (what tracing, export and FLOP counting use)."""
         raise NotImplementedError
 
     def simple_test(self, img: Tensor, img_metas: Sequence[dict],

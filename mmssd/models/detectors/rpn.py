@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from mmssd.registry import MODELS
 
@@ -15,7 +15,11 @@ from .base import BaseDetector, check_cfg_keys
 
 @MODELS.register_module()
 class RPN(BaseDetector):
-    """RPN (mmdetection 2.x's ``RPN`` detector): backbone -> neck -> ``RPNHead``.
+    """RPN (mmdetection's ``RPN`` detector): backbone -> neck -> ``RPNHead``.
+
+    The head is configured as ``rpn_head`` and held as ``bbox_head`` (mmdetection 3.x's
+    name, so its checkpoints load; 2.x checkpoints' ``rpn_head.*`` keys are renamed on
+    loading).
 
     Training optimises the RPN losses (``loss_rpn_cls``, ``loss_rpn_bbox``); testing
     returns, per image, one float32 ``(n, 5)`` array ``[x1, y1, x2, y2, objectness]`` of
@@ -45,25 +49,42 @@ class RPN(BaseDetector):
         if rpn_head is None:
             raise ValueError('an RPN detector needs an rpn_head')
         train_cfg, test_cfg = train_cfg or {}, test_cfg or {}
-        self.rpn_head = MODELS.build(dict(rpn_head, train_cfg=train_cfg.get('rpn'),
-                                          test_cfg=test_cfg.get('rpn')))
+        self.bbox_head = MODELS.build(dict(rpn_head, train_cfg=train_cfg.get('rpn'),
+                                           test_cfg=test_cfg.get('rpn')))
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
         self._finish_init()
+
+    @property
+    def rpn_head(self) -> nn.Module:
+        """The RPN head (held as ``bbox_head``, the name of its weights)."""
+        return self.bbox_head
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
+        """Read mmdetection 2.x checkpoints, whose RPN head weights are ``rpn_head.*``."""
+        for key in [k for k in state_dict if k.startswith(prefix + 'rpn_head.')]:
+            new_key = prefix + 'bbox_head.' + key[len(prefix + 'rpn_head.'):]
+            if new_key not in state_dict:
+                state_dict[new_key] = state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward_dense(self, img: Tensor) -> tuple[list[Tensor], list[Tensor]]:
         """Images -> the RPN head's per-level ``(cls_scores, bbox_preds)``, eagerly."""
         return self.rpn_head(self.extract_feat(img))
 
     def forward_tensor(self, img: Tensor) -> tuple[list[Tensor], list[Tensor]]:
-        """The RPN head's raw per-level ``(cls_scores, bbox_preds)``."""
+        """The RPN head's raw per-level ``(cls_scores, bbox_preds)``, eagerly."""
+        return self.forward_dense(img)
+
+    def dense_outputs(self, img: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+        """:meth:`forward_dense`, through ``torch.compile`` when the option is set."""
         return self.maybe_compiled('forward_dense')(img)
 
     def forward_train(self, img: Tensor, img_metas: Sequence[dict], gt_bboxes: Sequence[Tensor],
                       gt_labels: Sequence[Tensor] | None = None,
                       gt_bboxes_ignore: Sequence[Tensor] | None = None) -> dict[str, Tensor]:
         """RPN losses of a training batch (the labels are not used: objectness only)."""
-        cls_scores, bbox_preds = self.forward_tensor(img)
+        cls_scores, bbox_preds = self.dense_outputs(img)
         return self.rpn_head.loss(cls_scores, bbox_preds, gt_bboxes, None, img_metas,
                                   gt_bboxes_ignore=gt_bboxes_ignore)
 
@@ -71,7 +92,7 @@ class RPN(BaseDetector):
                     rescale: bool = True) -> list[np.ndarray]:
         """Per image, float32 ``(n, 5)`` proposals (original image pixels with ``rescale``)."""
         with torch.no_grad():
-            cls_scores, bbox_preds = self.forward_tensor(img)
+            cls_scores, bbox_preds = self.dense_outputs(img)
             proposals = self.rpn_head.get_bboxes(cls_scores, bbox_preds, img_metas)
             if rescale and proposals:
                 factors = scale_factors_tensor(img_metas, proposals[0])[:, 0]

@@ -53,8 +53,8 @@ class SingleStageDetector(BaseDetector):
         return self.maybe_compiled('forward_dense')(img)
 
     def forward_tensor(self, img: Tensor) -> tuple[list[Tensor], list[Tensor]]:
-        """The head's raw ``(cls_scores, bbox_preds)``."""
-        return self.dense_outputs(img)
+        """The head's raw ``(cls_scores, bbox_preds)`` (:meth:`forward_dense`)."""
+        return self.forward_dense(img)
 
     def forward_train(self, img: Tensor, img_metas: Sequence[dict], gt_bboxes: Sequence[Tensor],
                       gt_labels: Sequence[Tensor],

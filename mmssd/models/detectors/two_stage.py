@@ -97,7 +97,7 @@ class TwoStageDetector(BaseDetector):
         ``forward_dummy``: the RPN's per-level ``(cls_scores, bbox_preds)``, then the RoI
         head's ``cls_score (B * 1000, C + 1)`` and ``bbox_pred`` for 1000 fixed boxes per
         image (spread over the image, so the RoI cost does not depend on the weights)."""
-        x = self.features(img)
+        x = self.extract_feat(img)
         rpn_cls, rpn_reg = self.rpn_head(x) if self.with_rpn else ([], [])
         boxes = dummy_proposals(img.shape[-2:], NUM_DUMMY_PROPOSALS, img.device)
         batch_inds = torch.arange(img.size(0), device=img.device).repeat_interleave(len(boxes))
