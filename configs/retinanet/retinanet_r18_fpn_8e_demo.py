@@ -11,7 +11,8 @@ model = dict(
         depth=18,
         base_channels=32,  # 64 is the published ResNet-18 (the one checkpoints fit)
         frozen_stages=-1,  # from scratch: train every stage and its BatchNorms
-        norm_eval=False),
+        norm_eval=False,
+        init_cfg=None),  # from scratch: no torchvision://resnet50 weights (random init)
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
     bbox_head=dict(
         num_classes=5,

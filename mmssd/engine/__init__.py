@@ -2,7 +2,6 @@
 from .all_reduce_sync_bn import AllReduceSyncBatchNorm, convert_to_all_reduce_sync_bn
 from .atomic_local_backend import install_atomic_local_backend
 from .autocast_optim_wrapper import AutocastOptimWrapper
-from .checkpoint import install_safe_local_loader
 from .config_translation import ConfigError, translate_test_config, translate_train_config
 from .distributed import (
     DeviceAwareDistributedDataParallel,
@@ -17,8 +16,9 @@ from .hooks import (
     SafeCheckpointHook,
 )
 from .mmcv_lr_schedulers import ExpWarmupLR, MMCVCosineAnnealingLR, MMCVPolyLR
+from .pretrained_weights import install_checkpoint_loaders
 
-install_safe_local_loader()
+install_checkpoint_loaders()
 install_atomic_local_backend()
 
 __all__ = ['AllReduceSyncBatchNorm', 'AutocastOptimWrapper', 'CheckInvalidLossHook',

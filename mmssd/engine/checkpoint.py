@@ -8,8 +8,9 @@ arbitrary code execution. So mmssd
 * saves checkpoints with numpy values turned into tensors or Python numbers and every
   ``HistoryBuffer`` turned into a plain dict (:func:`to_weights_only`), and rebuilds the
   buffers after loading (:func:`restore_history_buffers`);
-* loads every local checkpoint with ``weights_only=True``, allowing only a few plain data
-  classes (:data:`SAFE_GLOBALS`), and never falls back to unsafe loading.
+* loads every checkpoint with ``weights_only=True``, allowing only a few plain data
+  classes (:data:`SAFE_GLOBALS`), and never falls back to unsafe loading (local paths and
+  URLs alike: :func:`mmssd.engine.pretrained_weights.install_checkpoint_loaders`).
 """
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from typing import Any
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader
 
 #: Marker key of a HistoryBuffer saved as a plain dict.
 HISTORY_BUFFER_KEY = '__history_buffer__'
@@ -81,8 +81,3 @@ def load_weights_only(filename: str, map_location: Any = None) -> Any:
                 f'Details: {error}. Checkpoints written by mmssd never hold such objects; '
                 'a checkpoint from elsewhere must be re-saved as a plain dict of tensors '
                 'in an environment you trust.') from None
-
-
-def install_safe_local_loader() -> None:
-    """Make mmengine load local paths (scheme ``''``) through :func:`load_weights_only`."""
-    CheckpointLoader.register_scheme(prefixes='', loader=load_weights_only, force=True)

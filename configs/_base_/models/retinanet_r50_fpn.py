@@ -10,8 +10,9 @@ model = dict(
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=True,
         style='pytorch',
-        # a local file, loaded with torch.load(weights_only=True); None: random init
-        init_cfg=None),
+        # torchvision's ImageNet weights, from torch.hub's cache ($TORCH_HOME/hub/
+        # checkpoints; downloaded when missing and the network allows), read weights-only
+        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
     neck=dict(
         type='FPN',
         in_channels=[256, 512, 1024, 2048],

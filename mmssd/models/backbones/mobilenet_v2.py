@@ -11,6 +11,7 @@ from mmssd.registry import MODELS
 
 from ..layers import InvertedResidual, make_divisible
 from .frozen_stages import FrozenStagesMixin
+from .pretrained_init import backbone_init_cfg, use_safe_checkpoint_loaders
 
 
 @MODELS.register_module()
@@ -28,7 +29,9 @@ class MobileNetV2(FrozenStagesMixin, BaseModule):
         conv_cfg, norm_cfg, act_cfg: layer configs.
         norm_eval: keep BatchNorm layers in eval mode while training.
         with_cp: gradient checkpointing in the blocks.
-        init_cfg: mmengine init config (default Kaiming for convs, constant 1 for norms).
+        pretrained: deprecated checkpoint name; use ``init_cfg``.
+        init_cfg: mmengine init config (default Kaiming for convs, constant 1 for norms);
+            a ``Pretrained`` one is read weights-only (:mod:`mmssd.engine.pretrained_weights`).
     """
 
     # expand ratio, channels, blocks, stride of layer1..layer7
@@ -39,11 +42,11 @@ class MobileNetV2(FrozenStagesMixin, BaseModule):
                  frozen_stages: int = -1, conv_cfg: dict | None = None,
                  norm_cfg: dict | None = None, act_cfg: dict | None = None,
                  norm_eval: bool = False, with_cp: bool = False,
+                 pretrained: str | None = None,
                  init_cfg: dict | list | None = None) -> None:
-        if init_cfg is None:
-            init_cfg = [{'type': 'Kaiming', 'layer': 'Conv2d'},
-                        {'type': 'Constant', 'val': 1, 'layer': ['_BatchNorm', 'GroupNorm']}]
-        super().__init__(init_cfg)
+        super().__init__(backbone_init_cfg(pretrained, init_cfg, default=[
+            {'type': 'Kaiming', 'layer': 'Conv2d'},
+            {'type': 'Constant', 'val': 1, 'layer': ['_BatchNorm', 'GroupNorm']}]))
         if not set(out_indices).issubset(range(8)):
             raise ValueError(f'out_indices must be a subset of range(0, 8), got {out_indices}')
         if frozen_stages not in range(-1, 8):
@@ -97,6 +100,11 @@ class MobileNetV2(FrozenStagesMixin, BaseModule):
             layer.eval()
             for param in layer.parameters():
                 param.requires_grad = False
+
+    def init_weights(self) -> None:
+        """Apply ``init_cfg``; a ``Pretrained`` one reads its file weights-only."""
+        use_safe_checkpoint_loaders()
+        super().init_weights()
 
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:
         """``(B, 3, H, W)`` -> outputs at ``out_indices`` (e.g. ``(B, 96, H/16, W/16)``,

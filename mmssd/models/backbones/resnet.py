@@ -17,6 +17,7 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 from mmssd.registry import MODELS
 
 from .frozen_stages import FrozenStagesMixin
+from .pretrained_init import backbone_init_cfg, use_safe_checkpoint_loaders
 
 
 def _norm_factory(norm_cfg: dict) -> Callable[[int], nn.Module]:
@@ -48,11 +49,14 @@ class ResNet(FrozenStagesMixin, BaseModule):
             pretrained weights with small batches).
         zero_init_residual: zero the last norm of each block at initialisation (not when
             loading pretrained weights).
-        pretrained: deprecated checkpoint path; use ``init_cfg=dict(type='Pretrained',
-            checkpoint=PATH)``.
+        pretrained: deprecated checkpoint name; use ``init_cfg=dict(type='Pretrained',
+            checkpoint=NAME)``.
         init_cfg: mmengine init config. Default: Kaiming for convs, constant 1 for norms.
-            A ``Pretrained`` init loads local files with ``torch.load(weights_only=True)``
-            only (:mod:`mmssd.engine.checkpoint`).
+            A ``Pretrained`` init takes a local path, ``torchvision://resnet50``,
+            ``open-mmlab://...`` or a URL (torch.hub's cache, offline-safe), and reads the
+            file with ``torch.load(weights_only=True)`` only
+            (:mod:`mmssd.engine.pretrained_weights`); torchvision's ResNet keys load as
+            they are (``fc.*`` is reported as unexpected and skipped).
     """
 
     arch_settings: dict[int, tuple[type[nn.Module], tuple[int, ...]]] = {
@@ -69,14 +73,9 @@ class ResNet(FrozenStagesMixin, BaseModule):
                  frozen_stages: int = -1, norm_cfg: dict | None = None,
                  norm_eval: bool = True, zero_init_residual: bool = True,
                  pretrained: str | None = None, init_cfg: dict | list | None = None) -> None:
-        if pretrained is not None:
-            if init_cfg is not None:
-                raise ValueError('give init_cfg or pretrained, not both')
-            init_cfg = {'type': 'Pretrained', 'checkpoint': pretrained}
-        if init_cfg is None:
-            init_cfg = [{'type': 'Kaiming', 'layer': 'Conv2d'},
-                        {'type': 'Constant', 'val': 1, 'layer': ['_BatchNorm', 'GroupNorm']}]
-        super().__init__(init_cfg)
+        super().__init__(backbone_init_cfg(pretrained, init_cfg, default=[
+            {'type': 'Kaiming', 'layer': 'Conv2d'},
+            {'type': 'Constant', 'val': 1, 'layer': ['_BatchNorm', 'GroupNorm']}]))
         if depth not in self.arch_settings:
             raise KeyError(f'invalid depth {depth} for ResNet; choose from '
                            f'{sorted(self.arch_settings)}')
@@ -142,9 +141,8 @@ class ResNet(FrozenStagesMixin, BaseModule):
                 param.requires_grad = False
 
     def init_weights(self) -> None:
-        """Apply ``init_cfg``; a ``Pretrained`` one reads local files weights-only."""
-        from mmssd.engine.checkpoint import install_safe_local_loader
-        install_safe_local_loader()  # idempotent; models built outside the tools get it too
+        """Apply ``init_cfg``; a ``Pretrained`` one reads its file weights-only."""
+        use_safe_checkpoint_loaders()
         super().init_weights()
         pretrained = (isinstance(self.init_cfg, dict)
                       and self.init_cfg.get('type') == 'Pretrained')

@@ -8,6 +8,8 @@ from torch import Tensor, nn
 
 from mmssd.registry import MODELS
 
+from .pretrained_init import backbone_init_cfg, use_safe_checkpoint_loaders
+
 #: convolutions per stage for each VGG depth
 VGG_STAGE_BLOCKS = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3),
                     19: (2, 2, 4, 4, 4)}
@@ -43,9 +45,12 @@ class SSDVGG(BaseModule):
         out_indices: output stages of mmcv's VGG; kept for config compatibility and only
             checked, since SSD's outputs are chosen by ``out_feature_indices``.
         out_feature_indices: indices in ``features`` whose outputs are returned.
-        pretrained: deprecated path of a checkpoint; use ``init_cfg``.
-        init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=...)``;
-            default Kaiming for convolutions.
+        pretrained: deprecated checkpoint name; use ``init_cfg``.
+        init_cfg: mmengine init config, e.g. ``dict(type='Pretrained',
+            checkpoint='open-mmlab://vgg16_caffe')`` (mmdetection's SSD weights, whose
+            ``features.<index>`` keys are this module's; resolved offline-safely and read
+            weights-only, :mod:`mmssd.engine.pretrained_weights`); default Kaiming for
+            convolutions.
     """
 
     def __init__(self, depth: int = 16, with_last_pool: bool = False, ceil_mode: bool = True,
@@ -55,15 +60,10 @@ class SSDVGG(BaseModule):
         if depth not in VGG_STAGE_BLOCKS:
             raise KeyError(f'invalid depth {depth} for VGG, expected one of '
                            f'{sorted(VGG_STAGE_BLOCKS)}')
-        if init_cfg is not None and pretrained is not None:
-            raise ValueError('init_cfg and pretrained cannot be set at the same time')
-        if isinstance(pretrained, str):
-            init_cfg = {'type': 'Pretrained', 'checkpoint': pretrained}
-        elif init_cfg is None:
-            init_cfg = [{'type': 'Kaiming', 'layer': 'Conv2d'},
-                        {'type': 'Constant', 'val': 1, 'layer': 'BatchNorm2d'},
-                        {'type': 'Normal', 'std': 0.01, 'layer': 'Linear'}]
-        super().__init__(init_cfg)
+        super().__init__(backbone_init_cfg(pretrained, init_cfg, default=[
+            {'type': 'Kaiming', 'layer': 'Conv2d'},
+            {'type': 'Constant', 'val': 1, 'layer': 'BatchNorm2d'},
+            {'type': 'Normal', 'std': 0.01, 'layer': 'Linear'}]))
         assert max(out_indices) <= len(VGG_STAGE_BLOCKS[depth]), out_indices
         self.depth = depth
         self.out_indices = tuple(out_indices)
@@ -79,6 +79,11 @@ class SSDVGG(BaseModule):
         self.features = nn.Sequential(*layers)
         self.out_feature_indices = tuple(out_feature_indices)
         assert max(self.out_feature_indices) < len(self.features), out_feature_indices
+
+    def init_weights(self) -> None:
+        """Apply ``init_cfg``; a ``Pretrained`` one reads its file weights-only."""
+        use_safe_checkpoint_loaders()
+        super().init_weights()
 
     def forward(self, x: Tensor) -> Tensor | tuple[Tensor, ...]:
         """``(B, 3, H, W)`` -> the outputs of ``features[i]`` for ``i`` in
