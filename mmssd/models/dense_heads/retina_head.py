@@ -1,24 +1,22 @@
 """RetinaNet head (Lin et al. 2017): shared conv towers, sigmoid classification, focal loss.
 
-It is an :class:`SSDHead` with other layers and another loss: the anchor generator,
-assigner, sampler, box coder, batched target assignment and post-processing are the same
-task modules and code. Shapes: ``B`` images, ``A`` anchors per location (the same on every
+An :class:`AnchorHead` with RetinaNet's layers: the anchor generator, assigner, box coder,
+batched target assignment, the ``loss_cls`` / ``loss_bbox`` loss and post-processing are
+the base's. Shapes: ``B`` images, ``A`` anchors per location (the same on every
 level), ``C`` classes (``C`` sigmoid outputs, no background column), ``N`` anchors per image.
 """
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from mmcv.cnn import ConvModule
 from torch import Tensor, nn
 
 from mmssd.registry import MODELS
 
-from .ssd_head import SSDHead, SSDTargets
+from .anchor_head import AnchorHead
 
 
 @MODELS.register_module()
-class RetinaHead(SSDHead):
+class RetinaHead(AnchorHead):
     """RetinaNet head with mmdetection 2.x's module names.
 
     On every level the feature ``(B, in_channels, H, W)`` goes through ``cls_convs``
@@ -26,11 +24,11 @@ class RetinaHead(SSDHead):
     ``(B, A * C, H, W)``, and through ``reg_convs`` then ``retina_reg`` to deltas
     ``(B, A * 4, H, W)``; the layers are shared by all levels.
 
-    Training: anchors are assigned as in :class:`SSDHead` (``MaxIoUAssigner``, usually
-    ``pos_iou_thr=0.5, neg_iou_thr=0.4``); ``loss_cls`` (sigmoid focal loss) covers every
-    positive and negative anchor and ``loss_bbox`` (L1 on deltas) the positives, both
-    averaged over the number of positives. Testing: sigmoid scores, the ``nms_pre`` best
-    anchors per level, then per-class NMS.
+    Training: anchors are assigned as in :class:`AnchorHead` (``MaxIoUAssigner``, usually
+    ``pos_iou_thr=0.5, neg_iou_thr=0.4``); ``loss_cls`` (sigmoid focal loss: no sampler)
+    covers every positive and negative anchor and ``loss_bbox`` (L1 on deltas) the
+    positives, both averaged over the number of positives. Testing: sigmoid scores, the
+    ``nms_pre`` best anchors per level, then per-class NMS.
 
     Args:
         num_classes: foreground classes ``C``.
@@ -45,7 +43,7 @@ class RetinaHead(SSDHead):
         loss_cls: classification loss (default ``FocalLoss(gamma=2, alpha=0.25)``).
         loss_bbox: regression loss (default ``L1Loss``).
         reg_decoded_bbox: regress decoded boxes (for IoU losses) instead of deltas.
-        train_cfg, test_cfg: as :class:`SSDHead` (``neg_pos_ratio`` unused).
+        train_cfg, test_cfg: as :class:`AnchorHead`.
         init_cfg: default normal(std=0.01) convs, classifier bias ``-log((1 - 0.01) / 0.01)``.
     """
 
@@ -67,37 +65,32 @@ class RetinaHead(SSDHead):
             init_cfg = {'type': 'Normal', 'layer': 'Conv2d', 'std': 0.01,
                         'override': {'type': 'Normal', 'name': 'retina_cls', 'std': 0.01,
                                      'bias_prob': 0.01}}
-        num_levels = len(anchor_generator['strides'])
+        # read by _init_layers, which the base constructor calls
+        self.stacked_convs = stacked_convs
+        self.conv_cfg = conv_cfg
+        self.norm_cfg = norm_cfg
+        self.act_cfg = {'type': 'ReLU'} if act_cfg is None else act_cfg
         super().__init__(
-            num_classes=num_classes, in_channels=(in_channels,) * num_levels,
-            stacked_convs=stacked_convs, feat_channels=feat_channels, use_depthwise=False,
-            conv_cfg=conv_cfg, norm_cfg=norm_cfg,
-            act_cfg={'type': 'ReLU'} if act_cfg is None else act_cfg,
-            anchor_generator=anchor_generator, bbox_coder=bbox_coder,
-            reg_decoded_bbox=reg_decoded_bbox, train_cfg=train_cfg, test_cfg=test_cfg,
-            init_cfg=init_cfg)
-        self.loss_cls = MODELS.build(loss_cls or {'type': 'FocalLoss', 'use_sigmoid': True,
-                                                  'gamma': 2.0, 'alpha': 0.25,
-                                                  'loss_weight': 1.0})
-        self.loss_bbox = MODELS.build(loss_bbox or {'type': 'L1Loss', 'loss_weight': 1.0})
+            num_classes, in_channels, feat_channels, anchor_generator=anchor_generator,
+            bbox_coder=bbox_coder, reg_decoded_bbox=reg_decoded_bbox,
+            loss_cls=loss_cls or {'type': 'FocalLoss', 'use_sigmoid': True, 'gamma': 2.0,
+                                  'alpha': 0.25, 'loss_weight': 1.0},
+            loss_bbox=loss_bbox or {'type': 'L1Loss', 'loss_weight': 1.0},
+            train_cfg=train_cfg, test_cfg=test_cfg, init_cfg=init_cfg)
 
     def _init_layers(self) -> None:
-        """The towers and predictors; called by :class:`SSDHead`'s constructor."""
-        self.cls_out_channels = self.num_classes  # sigmoid: no background output
-        if len(set(self.num_base_priors)) != 1:
-            raise ValueError('RetinaHead shares its layers across levels, so every level '
-                             f'needs the same anchors per location; got {self.num_base_priors}')
-        num_priors = self.num_base_priors[0]
+        """The towers and predictors; called by :class:`AnchorHead`'s constructor."""
+        num_priors = self._same_priors_per_level()
         self.cls_convs = nn.ModuleList()
         self.reg_convs = nn.ModuleList()
         common = {'conv_cfg': self.conv_cfg, 'norm_cfg': self.norm_cfg, 'act_cfg': self.act_cfg}
         for i in range(self.stacked_convs):
-            channels = self.in_channels[0] if i == 0 else self.feat_channels
+            channels = self.in_channels if i == 0 else self.feat_channels
             self.cls_convs.append(ConvModule(channels, self.feat_channels, 3, padding=1,
                                              **common))
             self.reg_convs.append(ConvModule(channels, self.feat_channels, 3, padding=1,
                                              **common))
-        tower_out = self.feat_channels if self.stacked_convs else self.in_channels[0]
+        tower_out = self.feat_channels if self.stacked_convs else self.in_channels
         self.retina_cls = nn.Conv2d(tower_out, num_priors * self.cls_out_channels, 3, padding=1)
         self.retina_reg = nn.Conv2d(tower_out, num_priors * 4, 3, padding=1)
 
@@ -108,30 +101,3 @@ class RetinaHead(SSDHead):
             cls_feat = cls_conv(cls_feat)
             reg_feat = reg_conv(reg_feat)
         return self.retina_cls(cls_feat), self.retina_reg(reg_feat)
-
-    def forward(self, feats: Sequence[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
-        """Features ``[(B, in_channels, H_l, W_l)]`` -> ``(cls_scores, bbox_preds)``:
-        ``[(B, A * C, H_l, W_l)]`` and ``[(B, A * 4, H_l, W_l)]``."""
-        outs = [self.forward_single(feat) for feat in feats]
-        return [cls for cls, _ in outs], [reg for _, reg in outs]
-
-    def loss_from_targets(self, all_cls_scores: Tensor, all_bbox_preds: Tensor, anchors: Tensor,
-                          targets: SSDTargets) -> dict[str, Tensor]:
-        """Focal loss of ``all_cls_scores (B, N, C)`` and regression loss of
-        ``all_bbox_preds (B, N, 4)``, both divided by ``num_total_pos``."""
-        avg_factor = targets.num_total_pos.float()
-        loss_cls = self.loss_cls(all_cls_scores.reshape(-1, self.cls_out_channels),
-                                 targets.labels.reshape(-1),
-                                 targets.label_weights.reshape(-1), avg_factor=avg_factor)
-        bbox_preds = all_bbox_preds
-        if self.reg_decoded_bbox:
-            bbox_preds = self.bbox_coder.decode(anchors[None].expand_as(bbox_preds), bbox_preds)
-        loss_bbox = self.loss_bbox(bbox_preds.reshape(-1, 4), targets.bbox_targets.reshape(-1, 4),
-                                   targets.bbox_weights.reshape(-1, 4), avg_factor=avg_factor)
-        return {'loss_cls': loss_cls, 'loss_bbox': loss_bbox}
-
-    def cls_probabilities(self, cls_logits: Tensor) -> Tensor:
-        """Logits ``(B, n, C)`` -> sigmoid scores ``(B, n, C + 1)`` with a zero background
-        column appended (the layout :func:`multiclass_nms` reads)."""
-        scores = cls_logits.sigmoid()
-        return nn.functional.pad(scores, (0, 1))

@@ -5,6 +5,7 @@ output ``(B, A*K, H, W)`` after ``permute(0, 2, 3, 1).reshape(B, -1, K)``.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -131,6 +132,35 @@ class AnchorGenerator:
             self.single_level_grid_priors(featmap_sizes[i], i, dtype=dtype, device=device)
             for i in range(self.num_levels)
         ]
+
+    def valid_flags(self, featmap_sizes: Sequence[tuple[int, int]], pad_shape: Sequence[int],
+                    device: torch.device | str = 'cpu') -> list[Tensor]:
+        """mmdetection's valid flags of one image: per level ``(H_l * W_l * A_l,)`` bool, True
+        at the anchors of the feature-map cells that fall inside ``pad_shape (h, w, ...)``."""
+        return [flags[0] for flags in self.batch_valid_flags(featmap_sizes, [pad_shape], device)]
+
+    def batch_valid_flags(self, featmap_sizes: Sequence[tuple[int, int]],
+                          pad_shapes: Sequence[Sequence[int]],
+                          device: torch.device | str = 'cpu') -> list[Tensor]:
+        """:meth:`valid_flags` of ``B`` images at once: per level ``(B, H_l * W_l * A_l)``.
+
+        On level ``l`` the valid cells of an image padded to ``(h, w)`` are the first
+        ``min(ceil(h / stride_h), H_l)`` rows and ``min(ceil(w / stride_w), W_l)`` columns;
+        the rest cover only the padding added to batch images of other sizes.
+        """
+        flags = []
+        for level, (feat_h, feat_w) in enumerate(featmap_sizes):
+            stride_w, stride_h = self.strides[level]
+            valid_hw = torch.tensor(
+                [[min(math.ceil(shape[0] / stride_h), int(feat_h)),
+                  min(math.ceil(shape[1] / stride_w), int(feat_w))] for shape in pad_shapes],
+                device=device)
+            valid_y = torch.arange(int(feat_h), device=device) < valid_hw[:, :1]  # (B, H)
+            valid_x = torch.arange(int(feat_w), device=device) < valid_hw[:, 1:]  # (B, W)
+            valid = valid_y[:, :, None, None] & valid_x[:, None, :, None]  # (B, H, W, 1)
+            num_priors = self.num_base_priors[level]
+            flags.append(valid.expand(-1, -1, -1, num_priors).reshape(len(pad_shapes), -1))
+        return flags
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(strides={self.strides}, '

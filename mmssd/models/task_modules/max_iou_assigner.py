@@ -66,7 +66,8 @@ class MaxIoUAssigner:
     def assign_batched(self, bboxes: Tensor, gt_bboxes: Tensor, gt_valid: Tensor,
                        gt_labels: Tensor | None = None,
                        gt_bboxes_ignore: Tensor | None = None,
-                       ignore_valid: Tensor | None = None) -> AssignResult:
+                       ignore_valid: Tensor | None = None,
+                       prior_valid: Tensor | None = None) -> AssignResult:
         """Assign the same priors to the padded ground truths of ``B`` images.
 
         The overlaps are computed once, for the ``T`` valid ground truths of the whole batch
@@ -83,6 +84,12 @@ class MaxIoUAssigner:
             gt_labels: ``(B, G)`` long labels, or None.
             gt_bboxes_ignore: ``(B, M, 4)`` ignored boxes padded to ``M``, or None.
             ignore_valid: ``(B, M)`` bool, False at padding (all True when None).
+            prior_valid: ``(B, N)`` bool, the priors each image may use (all when None).
+                An image's other priors take no part, as mmdetection 2.x's anchor heads
+                assign only the anchors inside ``inside_flags``: they are never positive,
+                negative, nor claimed by a low-quality match (``gt_inds`` -1,
+                ``max_overlaps`` -1), and a ground truth's best prior is sought among the
+                valid ones only.
 
         Returns:
             :class:`AssignResult` with ``(B, N)`` fields and ``num_gts`` a ``(B,)`` tensor.
@@ -91,15 +98,24 @@ class MaxIoUAssigner:
             raise ValueError('assign_batched: the priors must be one (N, 4) tensor shared '
                              f'by the images, got shape {tuple(bboxes.shape)}')
         num_images, num_bboxes = gt_valid.size(0), bboxes.size(0)
+        if prior_valid is not None and tuple(prior_valid.shape) != (num_images, num_bboxes):
+            raise ValueError(f'assign_batched: prior_valid must have shape (B, N) = '
+                             f'{(num_images, num_bboxes)}, got {tuple(prior_valid.shape)}')
         num_gts = gt_valid.sum(dim=1)
         image_of_gt, index_in_image = gt_valid.nonzero(as_tuple=True)  # (T,), image-major
         if image_of_gt.numel() == 0 or num_bboxes == 0:  # every prior is background
             gt_inds = bboxes.new_zeros((num_images, num_bboxes), dtype=torch.long)
             labels = None if gt_labels is None else torch.full_like(gt_inds, -1)
-            return AssignResult(num_gts, gt_inds, bboxes.new_zeros(gt_inds.shape), labels)
+            max_overlaps = bboxes.new_zeros(gt_inds.shape)
+            if prior_valid is not None:
+                gt_inds = gt_inds.masked_fill(~prior_valid, -1)
+                max_overlaps = max_overlaps.masked_fill(~prior_valid, -1)
+            return AssignResult(num_gts, gt_inds, max_overlaps, labels)
 
         overlaps = self.iou_calculator(gt_bboxes[image_of_gt, index_in_image], bboxes)
         ignored = self._ignored_priors(bboxes, gt_bboxes_ignore, ignore_valid)
+        if prior_valid is not None:
+            ignored = ~prior_valid if ignored is None else ignored | ~prior_valid
         if ignored is not None:
             overlaps = overlaps.masked_fill(ignored[image_of_gt], -1)
         gts = _PackedGts(image_of_gt, index_in_image, num_images)
@@ -107,6 +123,9 @@ class MaxIoUAssigner:
         has_gts = (num_gts > 0)[:, None]
         gt_inds = torch.where(has_gts, gt_inds, torch.zeros_like(gt_inds))
         max_overlaps = torch.where(has_gts, max_overlaps, torch.zeros_like(max_overlaps))
+        if prior_valid is not None:  # images without ground truths: only valid negatives
+            gt_inds = gt_inds.masked_fill(~prior_valid, -1)
+            max_overlaps = max_overlaps.masked_fill(~prior_valid, -1)
         labels = None
         if gt_labels is not None:
             matched = gt_labels.gather(1, (gt_inds - 1).clamp(min=0))

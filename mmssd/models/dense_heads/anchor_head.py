@@ -1,0 +1,389 @@
+"""mmdetection 2.x's ``AnchorHead``: the anchor machinery shared by SSD, RetinaNet and RPN.
+
+It owns the prior generator (anchors cached per feature-map sizes), target assignment of
+the whole batch at once (``MaxIoUAssigner.assign_batched``, the sampler's
+``sample_batched``, no per-image Python loop), box coding, the classification and
+regression losses, and the per-level top-k and decoding of post-processing. Its
+subclasses add their layers, and where they differ their loss and score function.
+
+Shapes: ``B`` images, ``L`` levels, ``A_l`` anchors per location of level ``l``, ``C``
+foreground classes, ``K = cls_out_channels`` (``C`` sigmoid outputs, or ``C + 1`` softmax
+outputs with background last), ``N = sum_l H_l * W_l * A_l`` anchors per image, ordered
+``(level, H, W, A)`` as the anchor generator's and :func:`levels_to_batch`'s.
+
+Differences from mmdetection 2.x: with ``allowed_border=-1`` every anchor takes part in
+assignment (mmdetection still drops the anchors of feature-map cells outside an image's
+``pad_shape``, which changes nothing for batches of one image size); the losses are one
+scalar per term (mmdetection returns per-level terms with the same sum); the averaging
+factors are means over the processes of a distributed run; anchors, losses and decoding
+run in float32.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from mmssd.registry import MODELS, TASK_UTILS
+
+from ..utils import bbox2result, multiclass_nms, pad_instances, reduce_mean
+
+# classification losses with which mmdetection uses no sampler (``self.sampling = False``)
+NON_SAMPLING_LOSSES = ('FocalLoss', 'GHMC', 'QualityFocalLoss')
+
+
+class AnchorTargets(NamedTuple):
+    """Training targets of a batch.
+
+    Attributes:
+        labels: ``(B, N)`` long; the class of positives (0 when no labels are given, as
+            for RPN), ``C`` (background) elsewhere.
+        label_weights: ``(B, N)``; 1 for positives (or ``pos_weight``) and negatives,
+            0 for ignored anchors and anchors outside the image (``allowed_border``).
+        bbox_targets: ``(B, N, 4)`` encoded deltas (boxes with ``reg_decoded_bbox``),
+            zero at non-positives.
+        bbox_weights: ``(B, N, 4)``; 1 at positives.
+        num_total_pos: float scalar tensor, ``sum_b max(num_pos_b, 1)`` (mmdetection's
+            average factor), averaged over the processes of a distributed run.
+        num_total_neg: float scalar tensor, ``sum_b max(num_neg_b, 1)``, likewise.
+    """
+
+    labels: Tensor
+    label_weights: Tensor
+    bbox_targets: Tensor
+    bbox_weights: Tensor
+    num_total_pos: Tensor
+    num_total_neg: Tensor
+
+
+def levels_to_batch(maps: Sequence[Tensor], channels: int) -> Tensor:
+    """Per-level head outputs ``[(B, A_l * channels, H_l, W_l)]`` -> ``(B, N, channels)``,
+    anchor order ``(level, H, W, A)`` as the anchor generator's."""
+    batch_size = maps[0].size(0)
+    return torch.cat(
+        [m.permute(0, 2, 3, 1).reshape(batch_size, -1, channels) for m in maps], dim=1)
+
+
+def scale_factors_tensor(img_metas: Sequence[dict], like: Tensor) -> Tensor:
+    """``(B, 1, 4)`` ``[w, h, w, h]`` scale factors of the metas (a scalar is repeated)."""
+    factors = []
+    for meta in img_metas:
+        factor = np.asarray(meta['scale_factor'], dtype=np.float32).reshape(-1)
+        factors.append(np.repeat(factor, 4) if factor.size == 1 else factor)
+    return like.new_tensor(np.stack(factors))[:, None, :]
+
+
+@MODELS.register_module()
+class AnchorHead(BaseModule):
+    """Anchor-based dense head (mmdetection 2.x semantics, arguments and module names).
+
+    On every level a 1x1 ``conv_cls`` maps the feature ``(B, in_channels, H, W)`` to
+    ``(B, A * K, H, W)`` and a 1x1 ``conv_reg`` to ``(B, A * 4, H, W)``; subclasses replace
+    the layers through :meth:`_init_layers` and :meth:`forward_single`.
+
+    Args:
+        num_classes: foreground classes ``C``.
+        in_channels: channels of the input levels.
+        feat_channels: channels of hidden convs (subclasses).
+        anchor_generator: prior generator config (``TASK_UTILS``); default mmdetection's
+            (scales 8/16/32, ratios 0.5/1/2, strides 4..64).
+        bbox_coder: box coder config; default ``DeltaXYWHBBoxCoder`` (means 0, stds 1).
+        reg_decoded_bbox: regress decoded boxes (IoU losses) instead of deltas.
+        loss_cls: classification loss; default ``CrossEntropyLoss(use_sigmoid=True)``.
+            ``use_sigmoid`` decides ``K``; a focal-type loss means no sampler
+            (``PseudoSampler``) and averaging over positives only.
+        loss_bbox: regression loss; default ``SmoothL1Loss(beta=1/9)``.
+        train_cfg: ``assigner``, ``sampler`` (default ``PseudoSampler``),
+            ``allowed_border`` (``-1``: every anchor; ``>= 0``: only the anchors of
+            feature-map cells inside the image's ``pad_shape`` that lie inside its
+            ``img_shape`` grown by that many pixels), ``pos_weight``, ``debug`` (unused).
+        test_cfg: ``nms_pre``, ``nms``, ``score_thr``, ``max_per_img``, ``min_bbox_size``.
+        init_cfg: mmengine init config (default normal(std=0.01) convs).
+    """
+
+    def __init__(self, num_classes: int, in_channels: int | Sequence[int],
+                 feat_channels: int = 256, anchor_generator: dict | None = None,
+                 bbox_coder: dict | None = None, reg_decoded_bbox: bool = False,
+                 loss_cls: dict | None = None, loss_bbox: dict | None = None,
+                 train_cfg: dict | None = None, test_cfg: dict | None = None,
+                 init_cfg: dict | list | None = None) -> None:
+        if init_cfg is None:
+            init_cfg = {'type': 'Normal', 'layer': 'Conv2d', 'std': 0.01}
+        super().__init__(init_cfg)
+        if anchor_generator is None:
+            anchor_generator = {'type': 'AnchorGenerator', 'scales': [8, 16, 32],
+                                'ratios': [0.5, 1.0, 2.0], 'strides': [4, 8, 16, 32, 64]}
+        if bbox_coder is None:
+            bbox_coder = {'type': 'DeltaXYWHBBoxCoder', 'clip_border': True,
+                          'target_means': [.0, .0, .0, .0], 'target_stds': [1.0, 1.0, 1.0, 1.0]}
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.feat_channels = feat_channels
+        self.prior_generator = TASK_UTILS.build(anchor_generator)
+        self.num_base_priors = self.prior_generator.num_base_priors
+        self.reg_decoded_bbox = reg_decoded_bbox
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+        self._init_losses(loss_cls, loss_bbox)
+        self._init_layers()
+        self.bbox_coder = TASK_UTILS.build(bbox_coder)
+        if train_cfg:
+            self.assigner = TASK_UTILS.build(train_cfg['assigner'])
+            sampler = train_cfg.get('sampler') if self.sampling else None
+            self.sampler = TASK_UTILS.build(sampler or {'type': 'PseudoSampler'})
+        self._anchor_cache: tuple[tuple, list[Tensor]] | None = None
+
+    # ----------------------------------------------------------------------------- layers
+    def _init_losses(self, loss_cls: dict | None, loss_bbox: dict | None) -> None:
+        """Set ``use_sigmoid_cls``, ``sampling``, ``cls_out_channels`` and build the losses
+        (before :meth:`_init_layers`, which needs ``cls_out_channels``)."""
+        loss_cls = loss_cls or {'type': 'CrossEntropyLoss', 'use_sigmoid': True,
+                                'loss_weight': 1.0}
+        loss_bbox = loss_bbox or {'type': 'SmoothL1Loss', 'beta': 1.0 / 9.0, 'loss_weight': 1.0}
+        self.use_sigmoid_cls = bool(loss_cls.get('use_sigmoid', False))
+        self.sampling = loss_cls['type'] not in NON_SAMPLING_LOSSES
+        self.cls_out_channels = self.num_classes + (0 if self.use_sigmoid_cls else 1)
+        self.loss_cls = MODELS.build(loss_cls)
+        self.loss_bbox = MODELS.build(loss_bbox)
+
+    def _init_layers(self) -> None:
+        num_priors = self._same_priors_per_level()
+        self.conv_cls = nn.Conv2d(self.in_channels, num_priors * self.cls_out_channels, 1)
+        self.conv_reg = nn.Conv2d(self.in_channels, num_priors * 4, 1)
+
+    def _same_priors_per_level(self) -> int:
+        """The anchors per location of every level (layers shared by all levels)."""
+        if len(set(self.num_base_priors)) != 1:
+            raise ValueError(f'{type(self).__name__} shares its layers across levels, so every '
+                             'level needs the same anchors per location; got '
+                             f'{self.num_base_priors}')
+        return self.num_base_priors[0]
+
+    def forward_single(self, feat: Tensor) -> tuple[Tensor, Tensor]:
+        """One level ``(B, in_channels, H, W)`` -> ``(B, A * K, H, W)``, ``(B, A * 4, H, W)``."""
+        return self.conv_cls(feat), self.conv_reg(feat)
+
+    def forward(self, feats: Sequence[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
+        """Features ``[(B, in_channels, H_l, W_l)]`` -> ``(cls_scores, bbox_preds)``:
+        ``[(B, A * K, H_l, W_l)]`` and ``[(B, A * 4, H_l, W_l)]``."""
+        outs = [self.forward_single(feat) for feat in feats]
+        return [cls for cls, _ in outs], [reg for _, reg in outs]
+
+    # ----------------------------------------------------------------------------- anchors
+    def get_anchors(self, featmap_sizes: Sequence[tuple[int, int]],
+                    device: torch.device | str = 'cpu',
+                    dtype: torch.dtype = torch.float32) -> list[Tensor]:
+        """Per level anchors ``(H_l * W_l * A_l, 4)``, shared by all images (cached)."""
+        key = (tuple(tuple(int(s) for s in size) for size in featmap_sizes), str(device), dtype)
+        if self._anchor_cache is None or self._anchor_cache[0] != key:
+            anchors = self.prior_generator.grid_priors(key[0], dtype=dtype, device=device)
+            self._anchor_cache = (key, anchors)
+        return self._anchor_cache[1]
+
+    def prior_valid_mask(self, featmap_sizes: Sequence[tuple[int, int]],
+                         img_metas: Sequence[dict], anchors: Tensor) -> Tensor | None:
+        """``(B, N)`` bool: the anchors each image may assign (mmdetection's
+        ``anchor_inside_flags``), or None when ``train_cfg.allowed_border`` is ``-1``.
+
+        With ``allowed_border = b >= 0`` an anchor is valid for an image when its
+        feature-map cell lies inside the image's ``pad_shape`` (the generator's
+        ``valid_flags``) and the anchor lies inside ``[-b, w + b) x [-b, h + b)`` of the
+        image's own ``img_shape (h, w)``, not the padded batch.
+        """
+        border = self.train_cfg.get('allowed_border', -1) if self.train_cfg else -1
+        if border < 0:
+            return None
+        for meta in img_metas:
+            for key in ('pad_shape', 'img_shape'):
+                if key not in meta:
+                    raise KeyError(f'allowed_border={border} needs {key!r} in every img_meta; '
+                                   f'got the keys {sorted(meta)}')
+        flags = self.prior_generator.batch_valid_flags(
+            featmap_sizes, [meta['pad_shape'] for meta in img_metas], anchors.device)
+        img_hw = anchors.new_tensor([meta['img_shape'][:2] for meta in img_metas])  # (B, 2)
+        inside = ((anchors[None, :, 0] >= -border) & (anchors[None, :, 1] >= -border)
+                  & (anchors[None, :, 2] < img_hw[:, 1:] + border)
+                  & (anchors[None, :, 3] < img_hw[:, :1] + border))
+        return torch.cat(flags, dim=1) & inside
+
+    # ----------------------------------------------------------------------------- training
+    def get_targets(self, anchors: Tensor, gt_bboxes: Sequence[Tensor],
+                    gt_labels: Sequence[Tensor] | None,
+                    gt_bboxes_ignore: Sequence[Tensor] | None = None,
+                    prior_valid: Tensor | None = None) -> AnchorTargets:
+        """Targets of all images at once.
+
+        Args:
+            anchors: ``(N, 4)`` anchors shared by the images.
+            gt_bboxes: per image ``(G_b, 4)`` boxes.
+            gt_labels: per image ``(G_b,)`` labels in ``[0, C)``, or None (positives get
+                label 0, as mmdetection's RPN).
+            gt_bboxes_ignore: per image ``(M_b, 4)`` boxes to ignore, or None.
+            prior_valid: ``(B, N)`` bool, the anchors each image may use
+                (:meth:`prior_valid_mask`), or None for all.
+        """
+        if not self.train_cfg:
+            raise RuntimeError(f'{type(self).__name__} needs train_cfg to compute training '
+                               'targets')
+        device = anchors.device
+        gts, gt_valid = pad_instances([b.to(device=device, dtype=anchors.dtype).reshape(-1, 4)
+                                       for b in gt_bboxes])
+        labels_padded = None
+        if gt_labels is not None:
+            labels_padded, _ = pad_instances([lb.to(device=device, dtype=torch.long)
+                                              for lb in gt_labels], pad_value=-1)
+        ignore, ignore_valid = None, None
+        if gt_bboxes_ignore is not None and any(b.numel() for b in gt_bboxes_ignore):
+            ignore, ignore_valid = pad_instances(
+                [b.to(device=device, dtype=anchors.dtype).reshape(-1, 4)
+                 for b in gt_bboxes_ignore])
+        assign = self.assigner.assign_batched(anchors, gts, gt_valid, labels_padded, ignore,
+                                              ignore_valid, prior_valid=prior_valid)
+        pos_mask, neg_mask = self.sampler.sample_batched(assign)
+        background = torch.full_like(assign.gt_inds, self.num_classes)
+        pos_labels = torch.zeros_like(background) if assign.labels is None else assign.labels
+        labels = torch.where(pos_mask, pos_labels, background)
+        pos_weight = self.train_cfg.get('pos_weight', -1)
+        pos_weight = 1.0 if pos_weight <= 0 else float(pos_weight)
+        label_weights = pos_mask.to(anchors.dtype) * pos_weight + neg_mask.to(anchors.dtype)
+
+        batch_anchors = anchors[None].expand(len(gt_bboxes), -1, -1)
+        if gts.size(1) == 0:
+            matched = batch_anchors
+        else:
+            index = (assign.gt_inds - 1).clamp(min=0)[..., None].expand(-1, -1, 4)
+            matched = torch.where(pos_mask[..., None], gts.gather(1, index), batch_anchors)
+        if self.reg_decoded_bbox:
+            bbox_targets = matched
+        else:
+            bbox_targets = self.bbox_coder.encode(batch_anchors, matched)
+        bbox_weights = pos_mask[..., None].to(anchors.dtype).expand(-1, -1, 4)
+        bbox_targets = bbox_targets * bbox_weights
+        # means over processes: DDP's averaged gradient is then the global batch's
+        num_total_pos = reduce_mean(pos_mask.sum(dim=1).clamp(min=1).sum().float())
+        num_total_neg = reduce_mean(neg_mask.sum(dim=1).clamp(min=1).sum().float())
+        return AnchorTargets(labels, label_weights, bbox_targets, bbox_weights, num_total_pos,
+                             num_total_neg)
+
+    def loss(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
+             gt_bboxes: Sequence[Tensor], gt_labels: Sequence[Tensor] | None,
+             img_metas: Sequence[dict],
+             gt_bboxes_ignore: Sequence[Tensor] | None = None) -> dict[str, Tensor]:
+        """Loss of a batch (head outputs as from :meth:`forward`):
+        ``dict(loss_cls=scalar, loss_bbox=scalar)`` (see :meth:`loss_from_targets`)."""
+        if len(cls_scores) != self.prior_generator.num_levels:
+            raise ValueError(f'{len(cls_scores)} levels of scores for '
+                             f'{self.prior_generator.num_levels} anchor levels')
+        batch_size = cls_scores[0].size(0)
+        if not len(gt_bboxes) == len(img_metas) == batch_size or (
+                gt_labels is not None and len(gt_labels) != batch_size):
+            raise ValueError(f'a batch of {batch_size} images needs as many gt_bboxes, '
+                             f'gt_labels and img_metas; got {len(gt_bboxes)}, '
+                             f'{None if gt_labels is None else len(gt_labels)}, '
+                             f'{len(img_metas)}')
+        featmap_sizes = [score.shape[-2:] for score in cls_scores]
+        anchors = torch.cat(self.get_anchors(featmap_sizes, cls_scores[0].device))
+        prior_valid = self.prior_valid_mask(featmap_sizes, img_metas, anchors)
+        targets = self.get_targets(anchors, gt_bboxes, gt_labels, gt_bboxes_ignore, prior_valid)
+        all_cls_scores = levels_to_batch(cls_scores, self.cls_out_channels).float()
+        all_bbox_preds = levels_to_batch(bbox_preds, 4).float()
+        return self.loss_from_targets(all_cls_scores, all_bbox_preds, anchors, targets)
+
+    def loss_from_targets(self, all_cls_scores: Tensor, all_bbox_preds: Tensor, anchors: Tensor,
+                          targets: AnchorTargets) -> dict[str, Tensor]:
+        """``loss_cls`` of ``all_cls_scores (B, N, K)`` over the positive and negative
+        anchors and ``loss_bbox`` of ``all_bbox_preds (B, N, 4)`` over the positives, both
+        divided by ``num_total_pos`` (plus ``num_total_neg`` when sampling, as mmdetection)."""
+        avg_factor = targets.num_total_pos
+        if self.sampling:
+            avg_factor = avg_factor + targets.num_total_neg
+        loss_cls = self.loss_cls(all_cls_scores.reshape(-1, self.cls_out_channels),
+                                 targets.labels.reshape(-1),
+                                 targets.label_weights.reshape(-1), avg_factor=avg_factor)
+        bbox_preds = all_bbox_preds
+        if self.reg_decoded_bbox:
+            bbox_preds = self.bbox_coder.decode(anchors[None].expand_as(bbox_preds), bbox_preds)
+        loss_bbox = self.loss_bbox(bbox_preds.reshape(-1, 4), targets.bbox_targets.reshape(-1, 4),
+                                   targets.bbox_weights.reshape(-1, 4), avg_factor=avg_factor)
+        return {'loss_cls': loss_cls, 'loss_bbox': loss_bbox}
+
+    # ----------------------------------------------------------------------------- testing
+    def cls_probabilities(self, cls_logits: Tensor) -> Tensor:
+        """Logits ``(B, n, K)`` -> class probabilities ``(B, n, C + 1)``, background last:
+        a softmax over the ``C + 1`` outputs, or sigmoids with a zero background column
+        appended (the layout :func:`multiclass_nms` reads)."""
+        if self.use_sigmoid_cls:
+            return nn.functional.pad(cls_logits.sigmoid(), (0, 1))
+        return cls_logits.softmax(-1)
+
+    def mlvl_topk_decode(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
+                         img_metas: Sequence[dict],
+                         nms_pre: int = -1) -> tuple[Tensor, Tensor, Tensor]:
+        """Per level the ``nms_pre`` anchors of highest foreground score (all with
+        ``nms_pre <= 0``) of every image, decoded and clipped to its ``img_shape``.
+
+        Returns ``bboxes (B, n, 4)``, ``scores (B, n, C + 1)`` (:meth:`cls_probabilities`)
+        and the level of each candidate, ``level_ids (n,)`` (the same for every image).
+        """
+        batch_size = cls_scores[0].size(0)
+        featmap_sizes = [score.shape[-2:] for score in cls_scores]
+        mlvl_anchors = self.get_anchors(featmap_sizes, cls_scores[0].device)
+        img_shapes = mlvl_anchors[0].new_tensor([meta['img_shape'][:2] for meta in img_metas])
+        mlvl_bboxes, mlvl_scores, level_ids = [], [], []
+        for level, (cls_score, bbox_pred, anchors) in enumerate(
+                zip(cls_scores, bbox_preds, mlvl_anchors, strict=True)):
+            scores = self.cls_probabilities(
+                levels_to_batch([cls_score], self.cls_out_channels).float())
+            deltas = levels_to_batch([bbox_pred], 4).float()
+            level_anchors = anchors[None].expand(batch_size, -1, -1)
+            if 0 < nms_pre < scores.size(1):
+                # amax and row indexing: the values of max(...).values and gather, cheaper
+                topk_inds = scores[..., :-1].amax(dim=-1).topk(nms_pre, dim=1).indices
+                batch_inds = torch.arange(batch_size, device=topk_inds.device)[:, None]
+                scores = scores[batch_inds, topk_inds]
+                deltas = deltas[batch_inds, topk_inds]
+                level_anchors = anchors[topk_inds]
+            mlvl_bboxes.append(self.bbox_coder.decode(level_anchors, deltas,
+                                                      max_shape=img_shapes))
+            mlvl_scores.append(scores)
+            level_ids.append(torch.full((scores.size(1),), level, dtype=torch.long,
+                                        device=scores.device))
+        return torch.cat(mlvl_bboxes, dim=1), torch.cat(mlvl_scores, dim=1), torch.cat(level_ids)
+
+    def get_bboxes(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
+                   img_metas: Sequence[dict], cfg: dict | None = None,
+                   rescale: bool = True) -> list[tuple[Tensor, Tensor]]:
+        """Detections of each image: ``(det_bboxes (n, 5), det_labels (n,))``.
+
+        :meth:`mlvl_topk_decode` with ``nms_pre``; with ``rescale`` boxes are divided by
+        ``scale_factor`` (back to original image pixels); then per-class NMS keeps at most
+        ``max_per_img`` detections above ``score_thr`` whose sides are at least
+        ``min_bbox_size``.
+        """
+        cfg = self.test_cfg if cfg is None else cfg
+        if cfg is None:
+            raise RuntimeError(f'{type(self).__name__} needs test_cfg to post-process '
+                               'detections')
+        bboxes, scores, _ = self.mlvl_topk_decode(cls_scores, bbox_preds, img_metas,
+                                                  cfg.get('nms_pre', -1))
+        if rescale:
+            bboxes = bboxes / scale_factors_tensor(img_metas, bboxes)
+        return [
+            multiclass_nms(bboxes[i], scores[i], cfg['score_thr'], cfg['nms'],
+                           cfg.get('max_per_img', -1), cfg.get('min_bbox_size', 0))
+            for i in range(bboxes.size(0))
+        ]
+
+    def simple_test(self, feats: Sequence[Tensor], img_metas: Sequence[dict],
+                    rescale: bool = True) -> list:
+        """Forward and post-process (:meth:`get_bboxes`) a batch of features."""
+        cls_scores, bbox_preds = self(feats)
+        return self.get_bboxes(cls_scores, bbox_preds, img_metas, rescale=rescale)
+
+    def results_to_numpy(self, results: Sequence[tuple[Tensor, Tensor]]) -> list[list[np.ndarray]]:
+        """Per image, a list over classes of float32 ``(k, 5)`` arrays (:func:`bbox2result`)."""
+        return [bbox2result(bboxes, labels, self.num_classes) for bboxes, labels in results]

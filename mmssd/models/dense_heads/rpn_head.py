@@ -1,0 +1,248 @@
+"""Region proposal network head (Ren et al. 2015), mmdetection 2.x semantics and names.
+
+An :class:`AnchorHead` with one foreground class: objectness ``loss_cls`` and ``loss_bbox``
+over the ``RandomSampler``'s anchors (assigned and sampled for the whole batch at once),
+and proposals instead of detections. Shapes: ``B`` images, ``A`` anchors per location (the
+same on every level), ``N`` anchors per image.
+"""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from torch import Tensor, nn
+from torchvision.ops import nms
+
+from mmssd.registry import MODELS
+
+from ..utils.multiclass_nms import best_first_nms, per_class_nms
+from .anchor_head import AnchorHead, scale_factors_tensor
+
+PROPOSAL_KEYS = ('nms_pre', 'nms', 'max_per_img', 'min_bbox_size', 'nms_thr', 'max_num',
+                 'nms_post', 'nms_across_levels')
+
+
+class ProposalCfg(NamedTuple):
+    """A proposal config with mmdetection's older keys resolved (:func:`proposal_cfg`)."""
+
+    nms_pre: int
+    iou_threshold: float
+    across_levels: bool
+    max_per_img: int
+    min_bbox_size: float
+
+
+def proposal_cfg(cfg: dict) -> ProposalCfg:
+    """Read ``rpn_proposal`` / ``test_cfg.rpn`` with both mmdetection 2.x key sets.
+
+    2.14+ keys: ``nms_pre`` (default -1: all), ``nms=dict(type='nms', iou_threshold)``,
+    ``max_per_img``, ``min_bbox_size`` (default 0). Older keys, resolved as mmdetection 2.x
+    does (with its deprecation warning): ``nms_thr`` is ``nms.iou_threshold`` and
+    ``max_num`` is ``max_per_img`` (each pair must agree when both are given);
+    ``nms_post``, the final count of mmdetection < 2.14, is ignored as 2.14+ ignores it,
+    unless neither ``max_per_img`` nor ``max_num`` is given. ``nms_across_levels=True`` (or
+    ``nms.class_agnostic=True``) runs one NMS over all levels instead of one per level
+    (mmdetection 2.x ignores ``nms_across_levels``). Unknown keys raise ``KeyError``.
+    """
+    cfg = dict(cfg)
+    unknown = sorted(set(cfg) - set(PROPOSAL_KEYS))
+    if unknown:
+        raise KeyError(f'unknown RPN proposal config keys {unknown}; known: {PROPOSAL_KEYS}')
+    if 'nms' not in cfg or 'max_num' in cfg or 'nms_thr' in cfg:
+        warnings.warn('In rpn_proposal or test_cfg, nms_thr has been moved to a dict named nms '
+                      'as iou_threshold and max_num has been renamed as max_per_img; the old '
+                      'names are deprecated (as in mmdetection 2.x).', stacklevel=3)
+    nms_cfg = dict(cfg.get('nms') or {})
+    if 'nms_thr' in cfg:
+        if 'iou_threshold' in nms_cfg and nms_cfg['iou_threshold'] != cfg['nms_thr']:
+            raise ValueError(f"nms_thr={cfg['nms_thr']} and nms.iou_threshold="
+                             f"{nms_cfg['iou_threshold']} disagree; delete nms_thr")
+        nms_cfg.setdefault('iou_threshold', cfg['nms_thr'])
+    if nms_cfg.pop('type', 'nms') != 'nms':
+        raise ValueError(f"only nms type 'nms' is supported, got {cfg['nms']['type']!r}")
+    if 'iou_threshold' not in nms_cfg:
+        raise KeyError("the RPN proposal config needs nms=dict(type='nms', iou_threshold=...) "
+                       f'(or nms_thr), got {cfg}')
+    iou_threshold = float(nms_cfg.pop('iou_threshold'))
+    across_levels = bool(nms_cfg.pop('class_agnostic', False) or
+                         cfg.get('nms_across_levels', False))
+    nms_cfg.pop('split_thr', None)  # an mmcv speed setting, the same result
+    if nms_cfg:
+        raise KeyError(f'unsupported nms options {sorted(nms_cfg)}')
+    if 'max_num' in cfg and 'max_per_img' in cfg and cfg['max_num'] != cfg['max_per_img']:
+        raise ValueError(f"max_num={cfg['max_num']} and max_per_img={cfg['max_per_img']} "
+                         'disagree; delete max_num')
+    for key in ('max_per_img', 'max_num', 'nms_post'):
+        if key in cfg:
+            max_per_img = int(cfg[key])
+            break
+    else:
+        raise KeyError(f'the RPN proposal config needs max_per_img, got {cfg}')
+    return ProposalCfg(int(cfg.get('nms_pre', -1)), iou_threshold, across_levels, max_per_img,
+                       float(cfg.get('min_bbox_size', 0)))
+
+
+@MODELS.register_module()
+class RPNHead(AnchorHead):
+    """RPN head with mmdetection 2.x's arguments and module names.
+
+    On every level the feature ``(B, in_channels, H, W)`` goes through ``rpn_conv`` (a 3x3
+    conv, or ``num_convs`` ConvModules, then ReLU), then ``rpn_cls`` to objectness logits
+    ``(B, A * K, H, W)`` (``K`` = 1 with a sigmoid loss, 2 with softmax: foreground first)
+    and ``rpn_reg`` to deltas ``(B, A * 4, H, W)``.
+
+    Training (``train_cfg``: ``assigner``, ``sampler``, ``allowed_border``, ``pos_weight``,
+    ``debug``): positives get label 0, every other anchor 1 (background); the losses
+    ``loss_rpn_cls`` and ``loss_rpn_bbox`` are averaged over the sampled anchors
+    (``num_total_pos + num_total_neg``; over the positives with a focal-type loss).
+
+    Args:
+        in_channels: channels of every input level.
+        feat_channels: channels of ``rpn_conv``.
+        anchor_generator: default ``rpn_r50_fpn``'s (scale 8, ratios 0.5/1/2, strides
+            4..64).
+        bbox_coder: default ``DeltaXYWHBBoxCoder`` (means 0, stds 1).
+        loss_cls: default ``CrossEntropyLoss(use_sigmoid=True)``.
+        loss_bbox: default ``L1Loss``.
+        reg_decoded_bbox: regress decoded boxes instead of deltas.
+        num_convs: convs in ``rpn_conv``.
+        train_cfg: see above; ``test_cfg``: see :func:`proposal_cfg`.
+        init_cfg: default normal(std=0.01) convs.
+        num_classes: must be 1 (accepted for configs that state it).
+    """
+
+    def __init__(self, in_channels: int, feat_channels: int = 256,
+                 anchor_generator: dict | None = None, bbox_coder: dict | None = None,
+                 loss_cls: dict | None = None, loss_bbox: dict | None = None,
+                 reg_decoded_bbox: bool = False, num_convs: int = 1,
+                 train_cfg: dict | None = None, test_cfg: dict | None = None,
+                 init_cfg: dict | list | None = None, num_classes: int = 1) -> None:
+        if num_classes != 1:
+            raise ValueError(f'RPNHead scores objectness: num_classes must be 1, got '
+                             f'{num_classes}')
+        if anchor_generator is None:
+            anchor_generator = {'type': 'AnchorGenerator', 'scales': [8],
+                                'ratios': [0.5, 1.0, 2.0], 'strides': [4, 8, 16, 32, 64]}
+        self.num_convs = num_convs  # read by _init_layers, which the base constructor calls
+        super().__init__(
+            1, in_channels, feat_channels, anchor_generator=anchor_generator,
+            bbox_coder=bbox_coder, reg_decoded_bbox=reg_decoded_bbox,
+            loss_cls=loss_cls or {'type': 'CrossEntropyLoss', 'use_sigmoid': True,
+                                  'loss_weight': 1.0},
+            loss_bbox=loss_bbox or {'type': 'L1Loss', 'loss_weight': 1.0},
+            train_cfg=train_cfg, test_cfg=test_cfg,
+            init_cfg=init_cfg or {'type': 'Normal', 'layer': 'Conv2d', 'std': 0.01})
+
+    def _init_layers(self) -> None:
+        num_priors = self._same_priors_per_level()
+        if self.num_convs > 1:
+            # inplace=False: the ReLU after the last conv must not modify its output in place
+            self.rpn_conv = nn.Sequential(*[
+                ConvModule(self.in_channels if i == 0 else self.feat_channels,
+                           self.feat_channels, 3, padding=1, inplace=False)
+                for i in range(self.num_convs)])
+        else:
+            self.rpn_conv = nn.Conv2d(self.in_channels, self.feat_channels, 3, padding=1)
+        self.rpn_cls = nn.Conv2d(self.feat_channels, num_priors * self.cls_out_channels, 1)
+        self.rpn_reg = nn.Conv2d(self.feat_channels, num_priors * 4, 1)
+
+    def forward_single(self, feat: Tensor) -> tuple[Tensor, Tensor]:
+        """One level ``(B, in_channels, H, W)`` -> ``(B, A * K, H, W)``, ``(B, A * 4, H, W)``."""
+        feat = F.relu(self.rpn_conv(feat))
+        return self.rpn_cls(feat), self.rpn_reg(feat)
+
+    # ----------------------------------------------------------------------------- training
+    def loss(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
+             gt_bboxes: Sequence[Tensor], gt_labels: Sequence[Tensor] | None,
+             img_metas: Sequence[dict],
+             gt_bboxes_ignore: Sequence[Tensor] | None = None) -> dict[str, Tensor]:
+        """``dict(loss_rpn_cls=scalar, loss_rpn_bbox=scalar)`` of a batch; ``gt_labels``
+        must be None (objectness is class-agnostic)."""
+        if gt_labels is not None:
+            raise ValueError('RPNHead is class-agnostic: pass gt_labels=None')
+        losses = super().loss(cls_scores, bbox_preds, gt_bboxes, None, img_metas,
+                              gt_bboxes_ignore)
+        return {'loss_rpn_cls': losses['loss_cls'], 'loss_rpn_bbox': losses['loss_bbox']}
+
+    def forward_train(self, x: Sequence[Tensor], img_metas: Sequence[dict],
+                      gt_bboxes: Sequence[Tensor], gt_labels: Sequence[Tensor] | None = None,
+                      gt_bboxes_ignore: Sequence[Tensor] | None = None,
+                      proposal_cfg: dict | None = None
+                      ) -> dict[str, Tensor] | tuple[dict[str, Tensor], list[Tensor]]:
+        """Losses of features ``x = [(B, in_channels, H_l, W_l)]``, and with
+        ``proposal_cfg`` (the detector's ``train_cfg.rpn_proposal``) also the proposals of
+        the detached outputs, per image ``(n, 5)`` (as mmdetection 2.x: the losses alone
+        when ``proposal_cfg`` is None)."""
+        cls_scores, bbox_preds = self(x)
+        losses = self.loss(cls_scores, bbox_preds, gt_bboxes, gt_labels, img_metas,
+                           gt_bboxes_ignore)
+        if proposal_cfg is None:
+            return losses
+        with torch.no_grad():
+            proposals = self.get_bboxes([s.detach() for s in cls_scores],
+                                        [b.detach() for b in bbox_preds], img_metas,
+                                        cfg=proposal_cfg)
+        return losses, proposals
+
+    # ----------------------------------------------------------------------------- testing
+    def get_bboxes(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
+                   img_metas: Sequence[dict], cfg: dict | None = None,
+                   rescale: bool = False) -> list[Tensor]:
+        """Proposals of each image, ``(n, 5)`` ``[x1, y1, x2, y2, score]`` by decreasing score.
+
+        Per level the ``nms_pre`` anchors of highest objectness (sigmoid, or the softmax's
+        foreground column) of every image are decoded and clipped to its ``img_shape``
+        (batched); then per image boxes with ``w <= min_bbox_size`` or
+        ``h <= min_bbox_size`` go (when ``min_bbox_size >= 0``), NMS runs within each
+        level (across levels with ``nms_across_levels``) and the best ``max_per_img``
+        stay. ``cfg``: :func:`proposal_cfg`'s keys (default ``test_cfg``). Boxes are in the
+        network input's pixels, divided by ``scale_factor`` only with ``rescale``.
+        """
+        cfg = self.test_cfg if cfg is None else cfg
+        if cfg is None:
+            raise RuntimeError('RPNHead needs test_cfg (or cfg) to make proposals')
+        cfg = proposal_cfg(cfg)
+        bboxes, scores, level_ids = self.mlvl_topk_decode(cls_scores, bbox_preds, img_metas,
+                                                          cfg.nms_pre)
+        scores = scores[..., 0]  # (B, n) objectness
+        keep = torch.ones_like(scores, dtype=torch.bool)
+        if cfg.min_bbox_size >= 0:
+            sizes = bboxes[..., 2:] - bboxes[..., :2]
+            keep = (sizes > cfg.min_bbox_size).all(dim=-1)
+        proposals = [self._nms_single(bboxes[i][keep[i]], scores[i][keep[i]],
+                                      level_ids[keep[i]], cfg)
+                     for i in range(bboxes.size(0))]
+        if rescale:
+            factors = scale_factors_tensor(img_metas, bboxes)[:, 0]  # (B, 4)
+            proposals = [torch.cat([p[:, :4] / f, p[:, 4:]], dim=1)
+                         for p, f in zip(proposals, factors, strict=True)]
+        return proposals
+
+    def _nms_single(self, bboxes: Tensor, scores: Tensor, level_ids: Tensor,
+                    cfg: ProposalCfg) -> Tensor:
+        """NMS of one image's candidates ``bboxes (k, 4)``, ``scores (k,)`` of levels
+        ``level_ids (k,)``: the best ``max_per_img`` kept, ``(n, 5)``."""
+        if cfg.across_levels:
+            def suppress(inds: Tensor) -> Tensor:
+                return nms(bboxes[inds], scores[inds], cfg.iou_threshold)
+        else:
+            def suppress(inds: Tensor) -> Tensor:
+                return per_class_nms(bboxes[inds], scores[inds], level_ids[inds],
+                                     self.prior_generator.num_levels, cfg.iou_threshold)
+        keep = best_first_nms(suppress, scores, cfg.max_per_img)
+        return torch.cat([bboxes[keep], scores[keep, None]], dim=1)
+
+    def simple_test_rpn(self, x: Sequence[Tensor], img_metas: Sequence[dict]) -> list[Tensor]:
+        """Proposals of features ``x`` with ``test_cfg``: per image ``(n, 5)``, in the
+        network input's pixels."""
+        cls_scores, bbox_preds = self(x)
+        return self.get_bboxes(cls_scores, bbox_preds, img_metas)
+
+    def results_to_numpy(self, results: Sequence[Tensor]) -> list[np.ndarray]:
+        """Per image, the float32 ``(n, 5)`` proposals as a numpy array."""
+        return [proposals.float().cpu().numpy() for proposals in results]
