@@ -10,8 +10,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmssd.models.roi_heads import (BBoxHead, ConvFCBBoxHead, Shared2FCBBoxHead,
-                                    Shared4Conv1FCBBoxHead, StandardRoIHead)
+from mmssd.models.roi_heads import (
+    BBoxHead,
+    ConvFCBBoxHead,
+    Shared2FCBBoxHead,
+    Shared4Conv1FCBBoxHead,
+    StandardRoIHead,
+)
 
 REFERENCE = (Path(__file__).parents[4] / '..' / 'shared' / 'reference'
              / 'mmdet_two_stage_state_dicts.json')
