@@ -38,6 +38,7 @@ from urllib.parse import urlparse
 
 import torch
 from mmengine.dist import barrier, get_dist_info, get_local_rank
+from mmengine.logging import print_log
 from mmengine.runner.checkpoint import (
     CheckpointLoader,
     _get_mmengine_home,
@@ -200,6 +201,7 @@ def fetch_checkpoint(name: str, progress: bool = True) -> Path:
         barrier()
     if not path.is_file():
         raise PretrainedWeightsNotFoundError(name, url, path, reason)
+    print_log(f'pretrained weights {name}: {path}', logger='current')
     return path
 
 
