@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
@@ -17,6 +16,7 @@ from torch.nn.modules.utils import _pair
 
 from mmssd.registry import MODELS, TASK_UTILS
 
+from ...dense_heads.anchor_head import scale_factors_tensor
 from ...task_modules import SamplingResult
 from ...utils import multiclass_nms
 
@@ -28,15 +28,6 @@ def accuracy(pred: Tensor, target: Tensor) -> Tensor:
         return pred.new_zeros(())
     correct = pred.detach().argmax(dim=1) == target
     return correct.float().sum() * (100.0 / pred.size(0))
-
-
-def scale_factors_per_roi(img_metas: Sequence[dict], img_inds: Tensor, like: Tensor) -> Tensor:
-    """``(K, 4)`` ``[w, h, w, h]`` scale factor of each RoI's image (a scalar is repeated)."""
-    factors = []
-    for meta in img_metas:
-        factor = np.asarray(meta['scale_factor'], dtype=np.float32).reshape(-1)
-        factors.append(np.repeat(factor, 4) if factor.size == 1 else factor)
-    return like.new_tensor(np.stack(factors))[img_inds]
 
 
 @MODELS.register_module()
@@ -264,8 +255,8 @@ class BBoxHead(BaseModule):
                 rois.size(0), 2)
         factors = None
         if rescale:
-            factors = scale_factors_per_roi([{'scale_factor': scale_factor}],
-                                            rois.new_zeros(rois.size(0), dtype=torch.long), rois)
+            factors = scale_factors_tensor([{'scale_factor': scale_factor}], rois)[0].expand(
+                rois.size(0), 4)
         bboxes, scores = self.decode_rois(rois, cls_score, bbox_pred, img_shapes, factors)
         if cfg is None:
             return bboxes, scores
@@ -280,7 +271,7 @@ class BBoxHead(BaseModule):
         img_inds = rois[:, 0].long()
         img_shapes = rois.new_tensor([[float(m['img_shape'][0]), float(m['img_shape'][1])]
                                       for m in img_metas])[img_inds]
-        factors = scale_factors_per_roi(img_metas, img_inds, rois) if rescale else None
+        factors = scale_factors_tensor(img_metas, rois)[img_inds, 0] if rescale else None
         bboxes, scores = self.decode_rois(rois, cls_score, bbox_pred, img_shapes, factors)
         counts = torch.bincount(img_inds, minlength=len(img_metas)).tolist()
         results = []
