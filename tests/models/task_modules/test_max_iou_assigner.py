@@ -119,6 +119,42 @@ def test_batched_equals_independent_reference():
                 assert torch.equal(batched.labels[i], want_labels), (trial, kwargs, i)
 
 
+def test_prior_valid_equals_assigning_the_valid_subset_per_image():
+    """mmdetection assigns only each image's inside anchors (then maps back, outside = -1):
+    a per-image ``prior_valid`` mask must give exactly that, low-quality matches included
+    (a ground truth's best prior is sought among the valid ones only)."""
+    g = torch.Generator().manual_seed(1)
+
+    def boxes(n):
+        xy = torch.randint(0, 40, (n, 2), generator=g).float()
+        return torch.cat([xy, xy + torch.randint(2, 20, (n, 2), generator=g)], 1)
+
+    anchors = boxes(200)
+    for trial in range(10):
+        gts = [boxes(int(n)) for n in torch.randint(0, 6, (4,), generator=g)]
+        ignore = [boxes(int(n)) for n in torch.randint(0, 3, (4,), generator=g)]
+        prior_valid = torch.rand(4, len(anchors), generator=g) < 0.6
+        prior_valid[-1] = False  # an image without any valid prior
+        padded, valid = pad_instances(gts)
+        padded_ignore, ignore_valid = pad_instances(ignore)
+        for kwargs in ({'gt_max_assign_all': True, 'min_pos_iou': 0.},
+                       {'gt_max_assign_all': False, 'min_pos_iou': 0.2, 'ignore_iof_thr': 0.5}):
+            cfg = {'pos_iou_thr': 0.5, 'neg_iou_thr': 0.4, **kwargs}
+            batched = assigner(**cfg).assign_batched(anchors, padded, valid, None, padded_ignore,
+                                                     ignore_valid, prior_valid=prior_valid)
+            for i in range(len(gts)):
+                inside = prior_valid[i]
+                want = torch.full((len(anchors),), -1, dtype=torch.long)
+                if inside.any():  # mmdetection skips an image without inside anchors
+                    want[inside] = reference_assign(anchors[inside], gts[i], ignore=ignore[i],
+                                                    **cfg)
+                assert torch.equal(batched.gt_inds[i], want), (trial, kwargs, i)
+    empty = assigner().assign_batched(anchors, torch.zeros(2, 0, 4),
+                                      torch.zeros(2, 0, dtype=torch.bool),
+                                      prior_valid=prior_valid[:2])
+    assert torch.equal(empty.gt_inds, torch.where(prior_valid[:2], 0, -1))
+
+
 def test_bbox_overlaps_modes():
     a = torch.tensor([[0., 0., 10., 10.]])
     b = torch.tensor([[5., 0., 15., 10.], [20., 20., 30., 30.]])
