@@ -141,11 +141,14 @@ class SingleRoIExtractor(BaseModule):
         target_lvls = self.map_roi_levels(rois, num_levels) if num_levels > 1 else None
         if roi_scale_factor is not None:
             rois = self.roi_rescale(rois, roi_scale_factor)
-        rois = rois.to(feats[0].dtype)  # torchvision's RoI ops want one dtype
+        if not torch.is_autocast_enabled(feats[0].device.type):
+            # torchvision's RoI ops want one dtype; under autocast they run in float32 and
+            # the RoIs keep their float32 precision
+            rois = rois.to(feats[0].dtype)
         if target_lvls is None:
             return self.roi_layers[0](feats[0], rois)
         for level, (feat, layer) in enumerate(zip(feats, self.roi_layers, strict=True)):
             inds = (target_lvls == level).nonzero(as_tuple=True)[0]
             if inds.numel() > 0:
-                roi_feats[inds] = layer(feat, rois[inds])
+                roi_feats[inds] = layer(feat, rois[inds]).to(roi_feats.dtype)
         return roi_feats

@@ -137,3 +137,16 @@ def test_bad_strides_and_inputs_raise():
         SingleRoIExtractor(layer, 8, STRIDES)(feats, random_rois(3))
     with pytest.raises(ValueError, match=r'\(K, 5\)'):
         SingleRoIExtractor(layer, 3, STRIDES)(feats, random_rois(3)[:, 1:])
+
+
+def test_autocast_keeps_float32_rois():
+    """Under autocast the RoIs stay float32 (bfloat16 would move x=301.7 by a pixel)."""
+    feats = pyramid(batch=1, size=512)
+    rois = torch.tensor([[0., 301.7, 211.3, 305.9, 214.6], [0., 20.2, 30.7, 161.3, 150.9]])
+    extractor = SingleRoIExtractor(dict(type='RoIAlign', output_size=7), 3, STRIDES)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        low = [f.to(torch.bfloat16) for f in feats]
+        out = extractor(low, rois)
+    assert out.dtype == torch.bfloat16
+    expected = extractor([f.float() for f in low], rois)
+    torch.testing.assert_close(out.float(), expected, rtol=0, atol=0.02)
