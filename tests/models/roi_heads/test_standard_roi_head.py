@@ -167,6 +167,21 @@ def test_sampling_is_random_subsets_and_targets_split_per_image():
                                   + labels[1][results[1].pos_assigned_gt_inds].tolist() + [3] * 12)
 
 
+def test_loss_with_images_without_proposals_or_ground_truths():
+    head = build_head()
+    feats, gts, labels, proposals = make_batch()
+    proposals = [proposals[0][:0], proposals[1]]  # image 0: only its ground truths as RoIs
+    torch.manual_seed(0)
+    losses = head.forward_train(feats, METAS, proposals, gts, labels)
+    expected = reference_loss(head, feats, gts, labels, proposals, 0)
+    for key in expected:
+        torch.testing.assert_close(losses[key], expected[key], rtol=1e-5, atol=1e-6)
+    nothing = head.forward_train(feats, METAS, [p[:0] for p in proposals], [g[:0] for g in gts],
+                                 [lb[:0] for lb in labels])  # no RoI at all: zeros, a graph
+    assert all(float(v.detach()) == 0 for v in nothing.values())
+    (nothing['loss_cls'] + nothing['loss_bbox']).backward()
+
+
 def reference_detections(head, feats, proposals, rescale):
     """Per image: softmax, decode every class, clip, rescale, per-class NMS via batched_nms."""
     out = []
