@@ -43,10 +43,13 @@ def assign_and_sample(assigner, sampler, proposal_list: Sequence[Tensor],
                       ) -> list[SamplingResult]:
     """Assign each image's proposals to its ground truths and sample them.
 
-    A loop over images: the proposal sets differ per image (the batched
-    ``MaxIoUAssigner.assign_batched`` needs priors shared by the images), and the sampler
-    adds each image's ground truths as proposals and draws from torch's global generator
-    image by image, exactly as mmdetection does, so seeded runs sample the same RoIs.
+    A loop over images, for assignment and sampling only (targets, RoI features and
+    losses are batched). The proposal sets differ per image: ``assign_batched`` shares one
+    prior set, so batching would mean assigning every ground truth of the batch against
+    the concatenated proposals of all images (``prior_valid`` masking the others'), B
+    times the IoU work of the loop for the same result. The sampler adds each image's
+    ground truths as proposals and draws from torch's global generator image by image,
+    exactly as mmdetection does, so seeded runs sample the same RoIs.
 
     Args:
         assigner: e.g. ``MaxIoUAssigner``.
