@@ -28,7 +28,7 @@ PROPOSAL_KEYS = ('nms_pre', 'nms', 'max_per_img', 'min_bbox_size', 'nms_thr', 'm
 
 
 class ProposalCfg(NamedTuple):
-    """A proposal config with mmdetection's older keys resolved (:func:`proposal_cfg`)."""
+    """A proposal config, mmdetection's older keys resolved (:func:`resolve_proposal_cfg`)."""
 
     nms_pre: int
     iou_threshold: float
@@ -37,7 +37,7 @@ class ProposalCfg(NamedTuple):
     min_bbox_size: float
 
 
-def proposal_cfg(cfg: dict) -> ProposalCfg:
+def resolve_proposal_cfg(cfg: dict) -> ProposalCfg:
     """Read ``rpn_proposal`` / ``test_cfg.rpn`` with both mmdetection 2.x key sets.
 
     2.14+ keys: ``nms_pre`` (default -1: all), ``nms=dict(type='nms', iou_threshold)``,
@@ -111,7 +111,7 @@ class RPNHead(AnchorHead):
         loss_bbox: default ``L1Loss``.
         reg_decoded_bbox: regress decoded boxes instead of deltas.
         num_convs: convs in ``rpn_conv``.
-        train_cfg: see above; ``test_cfg``: see :func:`proposal_cfg`.
+        train_cfg: see above; ``test_cfg``: see :func:`resolve_proposal_cfg`.
         init_cfg: default normal(std=0.01) convs.
         num_classes: must be 1 (accepted for configs that state it).
     """
@@ -200,13 +200,14 @@ class RPNHead(AnchorHead):
         (batched); then per image boxes with ``w <= min_bbox_size`` or
         ``h <= min_bbox_size`` go (when ``min_bbox_size >= 0``), NMS runs within each
         level (across levels with ``nms_across_levels``) and the best ``max_per_img``
-        stay. ``cfg``: :func:`proposal_cfg`'s keys (default ``test_cfg``). Boxes are in the
-        network input's pixels, divided by ``scale_factor`` only with ``rescale``.
+        stay. ``cfg``: :func:`resolve_proposal_cfg`'s keys (default ``test_cfg``). Boxes
+        are in the network input's pixels, divided by ``scale_factor`` only with
+        ``rescale``.
         """
         cfg = self.test_cfg if cfg is None else cfg
         if cfg is None:
             raise RuntimeError('RPNHead needs test_cfg (or cfg) to make proposals')
-        cfg = proposal_cfg(cfg)
+        cfg = resolve_proposal_cfg(cfg)
         bboxes, scores, level_ids = self.mlvl_topk_decode(cls_scores, bbox_preds, img_metas,
                                                           cfg.nms_pre)
         scores = scores[..., 0]  # (B, n) objectness
