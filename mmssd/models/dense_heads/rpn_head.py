@@ -20,6 +20,7 @@ from torchvision.ops import nms
 
 from mmssd.registry import MODELS
 
+from ..utils.cfg_keys import check_cfg_keys
 from ..utils.multiclass_nms import best_first_nms, per_class_nms
 from .anchor_head import AnchorHead, scale_factors_tensor
 
@@ -50,9 +51,7 @@ def resolve_proposal_cfg(cfg: dict) -> ProposalCfg:
     (mmdetection 2.x ignores ``nms_across_levels``). Unknown keys raise ``KeyError``.
     """
     cfg = dict(cfg)
-    unknown = sorted(set(cfg) - set(PROPOSAL_KEYS))
-    if unknown:
-        raise KeyError(f'unknown RPN proposal config keys {unknown}; known: {PROPOSAL_KEYS}')
+    check_cfg_keys(cfg, PROPOSAL_KEYS, 'the RPN proposal config (rpn_proposal / test_cfg.rpn)')
     if 'nms' not in cfg or 'max_num' in cfg or 'nms_thr' in cfg:
         warnings.warn('In rpn_proposal or test_cfg, nms_thr has been moved to a dict named nms '
                       'as iou_threshold and max_num has been renamed as max_per_img; the old '

@@ -152,19 +152,6 @@ class BaseDetector(BaseModel):
         return img[0], metas
 
 
-def check_cfg_keys(cfg: dict | None, allowed: Sequence[str], where: str) -> None:
-    """Raise ``KeyError`` naming the keys of ``cfg`` outside ``allowed`` (with the closest
-    allowed name) -- a misspelt key would otherwise be silently ignored."""
-    import difflib
-
-    for key in cfg or {}:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ''
-            raise KeyError(f"unknown key '{key}' in {where}{hint} (expected some of "
-                           f'{list(allowed)})')
-
-
 #: detector -> {method name: compiled function}; outside the module, so that a deepcopy
 #: (EMA) compiles its own instead of calling the original's weights
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -9,8 +9,9 @@ from torch import Tensor, nn
 
 from mmssd.registry import MODELS
 
-from ..dense_heads.ssd_head import scale_factors_tensor
-from .base import BaseDetector, check_cfg_keys
+from ..dense_heads.anchor_head import scale_factors_tensor
+from ..utils import check_cfg_keys
+from .base import BaseDetector
 
 
 @MODELS.register_module()

@@ -9,7 +9,8 @@ from torch import Tensor
 
 from mmssd.registry import MODELS
 
-from .base import BaseDetector, check_cfg_keys
+from ..utils import check_cfg_keys
+from .base import BaseDetector
 
 #: Proposals per image that :meth:`TwoStageDetector.forward_tensor` feeds the RoI head, as
 #: mmdetection's ``forward_dummy`` (FLOP counts of two-stage detectors are quoted for it).

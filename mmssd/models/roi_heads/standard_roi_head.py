@@ -16,7 +16,7 @@ from torch import Tensor
 from mmssd.registry import MODELS, TASK_UTILS
 
 from ..task_modules import SamplingResult
-from ..utils import bbox2result, bbox2roi
+from ..utils import bbox2result, bbox2roi, check_cfg_keys
 
 _TRAIN_KEYS = ('assigner', 'sampler', 'pos_weight', 'debug')
 _TEST_KEYS = ('score_thr', 'nms', 'max_per_img')
@@ -32,9 +32,7 @@ def check_rcnn_cfg(cfg: dict | None, allowed: Sequence[str], name: str) -> None:
     if masks:
         raise NotImplementedError(f'{name} has mask keys {masks}: mask branches are not '
                                   'implemented in mmssd (box detection only)')
-    unknown = sorted(set(cfg) - set(allowed))
-    if unknown:
-        raise KeyError(f'{name} has unknown keys {unknown}; known keys: {list(allowed)}')
+    check_cfg_keys(cfg, allowed, name)
 
 
 def assign_and_sample(assigner, sampler, proposal_list: Sequence[Tensor],

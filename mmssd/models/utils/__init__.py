@@ -1,8 +1,11 @@
-"""Helpers of the models: NMS, result formatting, RoIs, padding, cross-process means."""
+"""Helpers of the models: NMS, result formatting, RoIs, padding, cross-process means,
+config key checks."""
 from .bbox2result import bbox2result
 from .bbox_roi import bbox2roi, roi2bbox
+from .cfg_keys import check_cfg_keys
 from .multiclass_nms import multiclass_nms
 from .padding import pad_instances
 from .reduce_mean import reduce_mean
 
-__all__ = ['bbox2result', 'bbox2roi', 'roi2bbox', 'multiclass_nms', 'pad_instances', 'reduce_mean']
+__all__ = ['bbox2result', 'bbox2roi', 'check_cfg_keys', 'multiclass_nms', 'pad_instances',
+           'reduce_mean', 'roi2bbox']

@@ -1,0 +1,147 @@
+"""TwoStageDetector (Faster R-CNN) and the RPN detector: the three modes, prediction
+format, channels_last, and overfitting a tiny batch."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmssd.registry import MODELS
+
+DEMO = 'configs/demo/faster_rcnn_r18_fpn_demo.py'
+SIZE = 96
+NUM_CLASSES = 5
+
+
+def demo_cfg(**overrides) -> dict:
+    """The demo Faster R-CNN with a smaller ResNet (16 base channels)."""
+    cfg = Config.fromfile(DEMO).model.to_dict()
+    cfg['backbone']['base_channels'] = 16
+    cfg['neck']['in_channels'] = [16, 32, 64, 128]
+    return dict(cfg, **overrides)
+
+
+def rpn_cfg() -> dict:
+    """An RPN detector with the demo Faster R-CNN's parts."""
+    cfg = demo_cfg()
+    return dict(type='RPN', backbone=cfg['backbone'], neck=cfg['neck'],
+                rpn_head=cfg['rpn_head'], train_cfg={'rpn': cfg['train_cfg']['rpn']},
+                test_cfg={'rpn': cfg['test_cfg']['rpn']})
+
+
+def build(cfg: dict) -> torch.nn.Module:
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+@pytest.fixture(scope='module')
+def batch():
+    g = torch.Generator().manual_seed(0)
+    img = torch.rand(2, 3, SIZE, SIZE, generator=g) - 0.5
+    img[0, :, 10:40, 20:70] += 1.5  # objects the model can see
+    img[1, :, 40:90, 5:45] -= 1.5
+    metas = [{'img_shape': (SIZE, SIZE - 16 * i, 3), 'ori_shape': (2 * SIZE, 2 * SIZE, 3),
+              'pad_shape': (SIZE, SIZE, 3), 'batch_input_shape': (SIZE, SIZE),
+              'scale_factor': np.full(4, 0.5, dtype=np.float32), 'img_id': i}
+             for i in range(2)]
+    gt_bboxes = [torch.tensor([[20., 10., 70., 40.]]), torch.tensor([[5., 40., 45., 90.]])]
+    gt_labels = [torch.tensor([1]), torch.tensor([3])]
+    return img, metas, gt_bboxes, gt_labels
+
+
+def test_registered_names():
+    assert issubclass(MODELS.get('FasterRCNN'), MODELS.get('TwoStageDetector'))
+    assert MODELS.get('RPN') is not None
+
+
+def test_predict_format_in_original_pixels(batch):
+    img, metas, *_ = batch
+    model = build(demo_cfg()).eval()
+    results = model(img, metas, mode='predict')
+    wrapped = model([img], [metas], mode='predict')  # one test-time augmentation
+    assert len(results) == 2
+    for per_image, per_image_wrapped in zip(results, wrapped, strict=True):
+        for dets, dets_wrapped in zip(per_image, per_image_wrapped, strict=True):
+            np.testing.assert_array_equal(dets, dets_wrapped)
+    for per_image in results:
+        assert len(per_image) == NUM_CLASSES
+        for dets in per_image:
+            assert isinstance(dets, np.ndarray) and dets.dtype == np.float32
+            assert dets.ndim == 2 and dets.shape[1] == 5
+        all_dets = np.concatenate(per_image)
+        assert len(all_dets) <= 100
+        if len(all_dets):  # boxes in original pixels: img_shape / scale_factor
+            assert all_dets[:, :4].min() >= 0 and all_dets[:, :4].max() <= 2 * SIZE
+    with pytest.raises(NotImplementedError, match='2 augmentations'):
+        model([img, img], [metas, metas], mode='predict')
+
+
+def test_tensor_mode_is_the_dummy_forward(batch):
+    img, metas, *_ = batch
+    model = build(demo_cfg()).eval()
+    with torch.no_grad():
+        rpn_cls, rpn_reg, cls_score, bbox_pred = model(img, metas, mode='tensor')
+    sizes = (24, 12, 6, 3, 2)  # strides 4 to 32, then FPN's stride-2 max pool of 3x3
+    assert [tuple(s.shape) for s in rpn_cls] == [(2, 3, n, n) for n in sizes]
+    assert [tuple(r.shape) for r in rpn_reg] == [(2, 12, n, n) for n in sizes]
+    assert cls_score.shape == (2 * 1000, NUM_CLASSES + 1)
+    assert bbox_pred.shape == (2 * 1000, 4 * NUM_CLASSES)
+
+
+def test_loss_keys_and_overfitting(batch):
+    img, metas, gt_bboxes, gt_labels = batch
+    model = build(demo_cfg()).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    history = []
+    for _ in range(25):
+        losses = model(img, metas, gt_bboxes=gt_bboxes, gt_labels=gt_labels, mode='loss')
+        assert set(losses) == {'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox', 'acc'}
+        loss = sum(v for k, v in losses.items() if 'loss' in k)
+        assert torch.isfinite(loss)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append(loss.item())
+    assert np.mean(history[-3:]) < 0.5 * np.mean(history[:3]), history
+
+
+def test_channels_last_gives_the_same_losses_and_detections(batch):
+    img, metas, gt_bboxes, gt_labels = batch
+    ref, nhwc = build(demo_cfg()), build(demo_cfg(channels_last=True))
+    nhwc.load_state_dict(ref.state_dict())
+    assert nhwc.backbone.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    for model in (ref, nhwc):
+        model.eval()
+    with torch.no_grad():
+        dets = [m(img, metas, mode='predict') for m in (ref, nhwc)]
+    for per_image_ref, per_image in zip(*dets, strict=True):
+        for a, b in zip(per_image_ref, per_image, strict=True):
+            assert a.shape == b.shape
+            np.testing.assert_allclose(b, a, rtol=1e-3, atol=1e-3)
+
+
+def test_misspelt_train_cfg_key_is_named():
+    cfg = demo_cfg()
+    cfg['train_cfg']['rpn_proposals'] = cfg['train_cfg'].pop('rpn_proposal')
+    with pytest.raises(KeyError, match="'rpn_proposals'.*did you mean 'rpn_proposal'"):
+        MODELS.build(cfg)
+
+
+def test_rpn_detector_losses_and_rescaled_proposals(batch):
+    img, metas, gt_bboxes, _ = batch
+    model = build(rpn_cfg())
+    losses = model(img, metas, gt_bboxes=gt_bboxes, mode='loss')
+    assert set(losses) == {'loss_rpn_cls', 'loss_rpn_bbox'}
+    model.eval()
+    proposals = model(img, metas, mode='predict')
+    unscaled = model.simple_test(img, metas, rescale=False)
+    assert len(proposals) == 2
+    for props, raw, meta in zip(proposals, unscaled, metas, strict=True):
+        assert isinstance(props, np.ndarray) and props.shape[1] == 5 and len(props) <= 100
+        np.testing.assert_allclose(props[:, :4], raw[:, :4] / 0.5, rtol=1e-6)
+        np.testing.assert_array_equal(props[:, 4], raw[:, 4])
+        h, w = meta['img_shape'][:2]
+        assert raw[:, 2].max() <= w and raw[:, 3].max() <= h

@@ -1,0 +1,77 @@
+"""Two-stage (and RetinaNet R50) models built from the shipped configs match mmdetection:
+state-dict keys, shapes, per-part parameter counts; mmdetection checkpoints load strictly."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import load_checkpoint
+
+from mmssd.registry import MODELS
+
+REPO = Path(__file__).parents[2]
+REFERENCE = REPO / '..' / 'shared' / 'reference' / 'mmdet_two_stage_state_dicts.json'
+CONFIGS = {
+    'faster_rcnn_r50_fpn_1x_coco': 'configs/faster_rcnn/faster_rcnn_r50_fpn_1x_coco.py',
+    'faster_rcnn_r50_fpn_1x_voc0712': 'configs/pascal_voc/faster_rcnn_r50_fpn_1x_voc0712.py',
+    'rpn_r50_fpn_1x_coco': 'configs/rpn/rpn_r50_fpn_1x_coco.py',
+    'retinanet_r50_fpn_1x_coco': 'configs/retinanet/retinanet_r50_fpn_1x_coco.py',
+}
+PARTS = ('backbone', 'neck', 'rpn_head', 'roi_head', 'bbox_head')
+
+
+def model_cfg(name: str) -> dict:
+    """The model of a shipped config, without the pretrained backbone."""
+    model = copy.deepcopy(Config.fromfile(str(REPO / CONFIGS[name])).model.to_dict())
+    model['backbone']['init_cfg'] = None
+    return model
+
+
+@pytest.fixture(scope='module')
+def reference() -> dict:
+    if not REFERENCE.is_file():
+        pytest.skip(f'mmdetection reference state dicts not found at {REFERENCE.resolve()}')
+    return json.loads(REFERENCE.read_text())['models']
+
+
+def num_params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+@pytest.fixture(scope='module', params=sorted(CONFIGS))
+def built(request) -> tuple[str, torch.nn.Module]:
+    return request.param, MODELS.build(model_cfg(request.param))
+
+
+def test_state_dict_matches_mmdetection(built, reference: dict) -> None:
+    name, model = built
+    expected = reference[name]
+    shapes = {key: list(value.shape) for key, value in model.state_dict().items()}
+    assert sorted(shapes) == sorted(expected['state_dict'])
+    mismatched = {k: (shapes[k], v) for k, v in expected['state_dict'].items() if shapes[k] != v}
+    assert not mismatched
+    counts = {part: num_params(getattr(model, part)) for part in PARTS
+              if part in expected['params']}
+    assert dict(counts, total=num_params(model)) == expected['params']
+
+
+def test_mmdetection_checkpoint_loads_strictly(built, reference: dict, tmp_path) -> None:
+    """A checkpoint with mmdetection's keys and shapes loads ``strict=True`` (weights-only)
+    and sets every weight; an RPN checkpoint of mmdetection 2.x (``rpn_head.*``) too."""
+    name, model = built
+    generator = torch.Generator().manual_seed(0)
+    state_dict = {k: (torch.randint(0, 5, s, generator=generator) if k.endswith('tracked')
+                      else torch.randn(s, generator=generator))
+                  for k, s in reference[name]['state_dict'].items()}
+    saved = dict(state_dict)
+    if name.startswith('rpn'):
+        saved = {k.replace('bbox_head.', 'rpn_head.', 1): v for k, v in saved.items()}
+    path = tmp_path / 'mmdet.pth'
+    torch.save({'meta': {'mmdet_version': '2.28.2'}, 'state_dict': saved}, path)
+    load_checkpoint(model, str(path), map_location='cpu', strict=True)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, state_dict[key]), key
