@@ -324,18 +324,20 @@ def test_demo_configs_train_from_scratch(path: Path):
         assert backbone.get('init_cfg') is None, path
 
 
-def test_resnet101_override_of_retinanet_r50_fpn_1x_coco(tmp_path: Path, torch_home: Path,
-                                                         offline: list[str]):
+@pytest.mark.parametrize('base, lr', [('retinanet/retinanet_r50_fpn_1x_coco.py', 0.01),
+                                      ('faster_rcnn/faster_rcnn_r50_fpn_1x_coco.py', 0.02)])
+def test_resnet101_override_of_an_r50_config(base: str, lr: float, tmp_path: Path,
+                                             torch_home: Path, offline: list[str]):
     """The everyday experiment config: a deeper backbone with its own pretrained weights."""
-    experiment = tmp_path / 'retinanet_r101_fpn_1x_coco.py'
+    experiment = tmp_path / base.split('/')[1].replace('r50', 'r101')
     experiment.write_text(
-        f"_base_ = ['{REPO}/configs/retinanet/retinanet_r50_fpn_1x_coco.py']\n"
+        f"_base_ = ['{REPO}/configs/{base}']\n"
         "model = dict(backbone=dict(depth=101, init_cfg=dict(type='Pretrained', "
         "checkpoint='torchvision://resnet101')))\n")
     cfg = Config.fromfile(str(experiment))
     assert cfg.model.backbone.init_cfg == {'type': 'Pretrained',
                                            'checkpoint': 'torchvision://resnet101'}
-    assert cfg.model.backbone.frozen_stages == 1 and cfg.optimizer.lr == 0.01  # inherited
+    assert cfg.model.backbone.frozen_stages == 1 and cfg.optimizer.lr == lr  # inherited
     model = MODELS.build(cfg.model)
     assert [len(getattr(model.backbone, f'layer{i}')) for i in range(1, 5)] == [3, 4, 23, 3]
     reference = torchvision.models.resnet101(weights=None).state_dict()
