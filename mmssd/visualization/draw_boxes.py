@@ -92,7 +92,10 @@ def draw_boxes(img: np.ndarray | str, bboxes: np.ndarray, labels: np.ndarray,
 def draw_result(img: np.ndarray | str, result: Sequence[np.ndarray],
                 class_names: Sequence[str], score_thr: float = 0.3,
                 **kwargs) -> np.ndarray:
-    """Draw a detector result (per class, an (n, 5) array) onto ``img``."""
+    """Draw a detector result (per class, an (n, 5) array) onto ``img``; an ``(n, 5)``
+    array of an RPN's proposals is drawn as one class, ``proposal``."""
+    if isinstance(result, np.ndarray):
+        result, class_names = [result], ['proposal']
     bboxes = np.concatenate([np.asarray(r, np.float32).reshape(-1, 5) for r in result])
     labels = np.concatenate([np.full(len(r), i, np.int64) for i, r in enumerate(result)])
     return draw_boxes(img, bboxes, labels, class_names, score_thr=score_thr, **kwargs)

@@ -41,3 +41,12 @@ def test_score_threshold_and_empty_result():
 def test_mismatched_boxes_and_labels_are_rejected():
     with pytest.raises(ValueError, match='2 boxes but 1 labels'):
         draw_boxes(np.zeros((9, 9, 3), np.uint8), np.zeros((2, 4)), np.zeros(1), ('a',))
+
+
+def test_proposals_are_drawn_as_one_class():
+    img = np.full((60, 60, 3), 128, np.uint8)
+    proposals = np.array([[5, 5, 30, 50, 0.9], [20, 10, 55, 40, 0.8]], np.float32)
+    out = draw_result(img, proposals, ('a', 'b', 'c'), score_thr=0.5, thickness=1)
+    colour = class_palette(1)[0]
+    for x1, y1, x2, y2, _ in proposals.astype(int):
+        assert (out[y2, x1 + 2:x2 - 2] == colour).all()  # both in the first class colour

@@ -30,6 +30,7 @@ from mmssd.apis import init_detector
 from mmssd.apis.inference import build_test_pipeline, load_image
 from mmssd.datasets.collate import detection_collate
 from mmssd.deployment import SSDOnnxModel, postprocess_detections
+from mmssd.models.detectors import SingleStageDetector
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_IMG = osp.join(REPO, 'demo', 'demo.jpg')
@@ -139,6 +140,9 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     model = init_detector(args.config, args.checkpoint, device='cpu',
                           cfg_options=args.cfg_options)
+    if not isinstance(model, SingleStageDetector):
+        raise SystemExit(f'{args.config}: ONNX export supports single-stage detectors (SSD, '
+                         f'RetinaNet); this config builds a {type(model).__name__}')
     img, meta = preprocess(model, args.input_img)
     if args.shape is not None and list(img.shape[-2:]) != list(args.shape):
         raise SystemExit(f"--shape {args.shape} differs from the test pipeline's input "
