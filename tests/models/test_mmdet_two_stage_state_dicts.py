@@ -10,6 +10,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint
+from test_mmdet_state_dicts import num_params  # same directory (on sys.path)
 
 from mmssd.registry import MODELS
 
@@ -36,10 +37,6 @@ def reference() -> dict:
     if not REFERENCE.is_file():
         pytest.skip(f'mmdetection reference state dicts not found at {REFERENCE.resolve()}')
     return json.loads(REFERENCE.read_text())['models']
-
-
-def num_params(module: torch.nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 @pytest.fixture(scope='module', params=sorted(CONFIGS))

@@ -8,55 +8,18 @@ measured in the README.
 """
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from demo_short_run import REPO, demo_data_options, train_short
 
-from mmssd.datasets.demo_shapes import make_demo_dataset
-
-REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs/retinanet/retinanet_r18_fpn_8e_demo.py'
 
 pytestmark = pytest.mark.slow
 
-SHORT_RUN = '''
-_base_ = ['{config}']
-data = dict(samples_per_gpu=8)
-lr_config = dict(_delete_=True, policy='fixed', warmup='linear', warmup_iters=10,
-                 warmup_ratio=0.1)
-runner = dict(max_epochs=6)
-evaluation = dict(interval=6)
-checkpoint_config = dict(interval=6)
-log_config = dict(interval=10)
-'''
-
 
 def test_retinanet_demo_learns(tmp_path: Path):
-    root = tmp_path / 'demo'
-    make_demo_dataset(root, num_train=240, num_val=48, seed=0)
-    config = tmp_path / 'retinanet_short.py'
-    config.write_text(textwrap.dedent(SHORT_RUN.format(config=CONFIG)))
-    work_dir = tmp_path / 'work'
-    options = [f'data.train.ann_file={root}/annotations/instances_train.json',
-               f'data.train.img_prefix={root}/train/',
-               f'data.val.ann_file={root}/annotations/instances_val.json',
-               f'data.val.img_prefix={root}/val/']
-    # one thread per process: on a small shared machine OpenMP threads contending with
-    # other processes slow small convolutions down many times
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    result = subprocess.run(
-        [sys.executable, 'tools/train.py', str(config), '--work-dir', str(work_dir),
-         '--seed', '0', '--cfg-options', *options],
-        cwd=REPO, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-
-    log = sorted(work_dir.glob('*/vis_data/*.json'))[-1]
-    records = [json.loads(line) for line in log.read_text().splitlines()]
+    _, _, records = train_short(CONFIG, tmp_path, 6, demo_data_options(tmp_path))
     losses = [r['loss'] for r in records if 'loss' in r]
     assert len(losses) == 18  # 180 iterations, logged every 10
     # measured: the mean of the last three logged losses is 0.60 of the first three's, and
