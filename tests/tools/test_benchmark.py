@@ -16,10 +16,11 @@ CONFIG = str(REPO / 'configs/demo/ssdlite_mobilenetv2_demo.py')
 pytestmark = pytest.mark.usefixtures('torch_single_thread')
 
 
-def test_benchmark_times_batches_after_warmup(tmp_path: Path, capsys):
+@pytest.mark.parametrize('config', [CONFIG, str(REPO / 'configs/demo/faster_rcnn_r18_fpn_demo.py')])
+def test_benchmark_times_batches_after_warmup(config: str, tmp_path: Path, capsys):
     make_demo_dataset(str(tmp_path), num_train=0, num_val=4, seed=0)
     runs = load_tool('tools/analysis_tools/benchmark.py').main(
-        [CONFIG, '--batch-size', '2', '--num-warmup', '1', '--max-iter', '5',
+        [config, '--batch-size', '2', '--num-warmup', '1', '--max-iter', '5',
          '--fuse-conv-bn', '--cfg-options',
          f'data.test.ann_file={tmp_path}/annotations/instances_val.json',
          f'data.test.img_prefix={tmp_path}/val/'])
