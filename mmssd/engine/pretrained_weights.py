@@ -223,5 +223,11 @@ def install_checkpoint_loaders() -> None:
     """Make mmengine load checkpoints the mmssd way: local paths (scheme ``''``) through
     :func:`~mmssd.engine.checkpoint.load_weights_only`, :data:`URL_SCHEMES` through
     :func:`load_from_url` (torch.hub's cache, offline-safe). Idempotent."""
-    CheckpointLoader.register_scheme(prefixes='', loader=load_weights_only, force=True)
+    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
     CheckpointLoader.register_scheme(prefixes=URL_SCHEMES, loader=load_from_url, force=True)
+
+
+def load_from_local(filename: str, map_location: Any = None) -> Any:
+    """:func:`~mmssd.engine.checkpoint.load_weights_only` under the name mmengine's log
+    line reads (``Loads checkpoint by local backend``: the name after ``load_from_``)."""
+    return load_weights_only(filename, map_location)
