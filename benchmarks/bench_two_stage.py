@@ -38,6 +38,7 @@ the median of the per-repeat ratios (robust to load drifting during the run).
     python benchmarks/bench_two_stage.py                  # 2 x 800x1088, 5 timed repeats
     python benchmarks/bench_two_stage.py --quick          # 2 x 128x192, checks, 1 repeat
     python benchmarks/bench_two_stage.py --profile        # + torch.profiler's top ops
+    python benchmarks/bench_two_stage.py --parts          # + the parts (two_stage_parts)
     python benchmarks/bench_two_stage.py --variants mmssd torchvision torchvision_plain
 """
 from __future__ import annotations
@@ -60,6 +61,7 @@ from torchvision.models.detection.image_list import ImageList
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import two_stage_models as tsm  # noqa: E402
 from machine_peak import cpu_model  # noqa: E402
+from two_stage_parts import run_parts  # noqa: E402
 
 TRAIN_PHASES = ('backbone+neck', 'rpn', 'roi', 'backward', 'optimizer')
 TEST_PHASES = ('backbone+neck', 'rpn', 'roi+post')
@@ -301,6 +303,9 @@ def main() -> None:
     parser.add_argument('--profile', action='store_true',
                         help='after timing, print torch.profiler tables of one step each')
     parser.add_argument('--profile-rows', type=int, default=25)
+    parser.add_argument('--parts', action='store_true',
+                        help='after timing, time the non-convolution parts alone '
+                        '(two_stage_parts; needs the mmssd and torchvision variants)')
     args = parser.parse_args()
     repeats = args.repeats or (1 if args.quick else 5)
     height = args.height or (128 if args.quick else 800)
@@ -336,6 +341,12 @@ def main() -> None:
     report(variants, True, repeats)
     report(variants, False, repeats)
     print(f'\nload average (1 min) after each repeat: {", ".join(f"{x:.2f}" for x in loads)}')
+    if args.parts:
+        by_name = {v.name: v for v in variants}
+        if not {'mmssd', 'torchvision'} <= set(by_name):
+            raise ValueError('--parts needs --variants mmssd torchvision')
+        run_parts(by_name['mmssd'].test_model, by_name['torchvision'].test_model, batch,
+                  repeats)
     if args.profile:
         profile(variants, batch, args.profile_rows)
 

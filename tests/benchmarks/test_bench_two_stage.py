@@ -101,3 +101,25 @@ def test_unknown_key_and_shape_mismatch_raise(models):
     tv_voc.roi_heads.box_predictor.cls_score = torch.nn.Linear(1024, 21)
     with pytest.raises(ValueError, match='fc_cls.weight'):
         tsm.copy_weights(mm, tv_voc)
+
+
+def test_parts_run_and_agree(models):
+    import two_stage_parts
+
+    mm, tv = models
+    batch = tsm.synthetic_batch(2, 96, 128, max_boxes=4)
+    parts = two_stage_parts.make_parts(mm, tv, batch)
+    assert len(parts) == 7
+    # (not the RoIAlign backward: ~1 s for 1024 RoIs on CPU, whatever the image size)
+    out = {name: (mm_fn(), tv_fn()) for name, mm_fn, tv_fn in parts
+           if not name.startswith('RoIAlign fwd+bwd')}
+    # the same proposals up to torchvision's rounded anchors: about as many per image
+    for mm_p, tv_p in zip(*out['RPN after the head, test'], strict=True):
+        assert mm_p.shape[1] == 5 and tv_p.shape[1] == 4
+        assert abs(len(mm_p) - len(tv_p)) <= 0.05 * len(tv_p)
+    # pooled features of the same proposals: same shape (the sampling differs)
+    name = next(n for n in out if n.startswith('RoIAlign,'))
+    assert out[name][0].shape == out[name][1].shape
+    # 100 detections per image in both (4 boosted classes, ~1000 proposals each)
+    mm_dets, (tv_boxes, _, _) = out['RoI post-processing, test']
+    assert [sum(len(a) for a in r) for r in mm_dets] == [len(b) for b in tv_boxes] == [100, 100]
