@@ -9,7 +9,6 @@ from torch import Tensor, nn
 
 from mmssd.registry import MODELS
 
-from ..dense_heads.anchor_head import scale_factors_tensor
 from ..utils import check_cfg_keys
 from .base import BaseDetector
 
@@ -94,9 +93,6 @@ class RPN(BaseDetector):
         """Per image, float32 ``(n, 5)`` proposals (original image pixels with ``rescale``)."""
         with torch.no_grad():
             cls_scores, bbox_preds = self.dense_outputs(img)
-            proposals = self.rpn_head.get_bboxes(cls_scores, bbox_preds, img_metas)
-            if rescale and proposals:
-                factors = scale_factors_tensor(img_metas, proposals[0])[:, 0]
-                proposals = [torch.cat([p[:, :4] / f, p[:, 4:]], dim=1)
-                             for p, f in zip(proposals, factors, strict=True)]
-        return [p.float().cpu().numpy() for p in proposals]
+            proposals = self.rpn_head.get_bboxes(cls_scores, bbox_preds, img_metas,
+                                                 rescale=rescale)
+        return self.rpn_head.results_to_numpy(proposals)
