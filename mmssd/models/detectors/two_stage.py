@@ -9,7 +9,7 @@ from torch import Tensor
 
 from mmssd.registry import MODELS
 
-from ..utils import check_cfg_keys
+from ..utils import bbox2roi, check_cfg_keys
 from .base import BaseDetector
 
 #: Proposals per image that :meth:`TwoStageDetector.forward_tensor` feeds the RoI head, as
@@ -101,9 +101,7 @@ class TwoStageDetector(BaseDetector):
         x = self.extract_feat(img)
         rpn_cls, rpn_reg = self.rpn_head(x) if self.with_rpn else ([], [])
         boxes = dummy_proposals(img.shape[-2:], NUM_DUMMY_PROPOSALS, img.device)
-        batch_inds = torch.arange(img.size(0), device=img.device).repeat_interleave(len(boxes))
-        rois = torch.cat([batch_inds[:, None].to(boxes), boxes.repeat(img.size(0), 1)], dim=1)
-        out = self.roi_head._bbox_forward(x, rois)
+        out = self.roi_head._bbox_forward(x, bbox2roi([boxes] * img.size(0)))
         return rpn_cls, rpn_reg, out['cls_score'], out['bbox_pred']
 
 
