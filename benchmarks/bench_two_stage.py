@@ -10,7 +10,10 @@ above ``score_thr``. Same settings: the batch (``--batch-size`` normalised image
 background), RPN top 2000 per level -> NMS 0.7 -> 1000 kept in training (test: 1000 / 1000),
 RPN sampler 256 x 0.5, RoI sampler 512 x 0.25 with the ground truth added, test
 ``score_thr`` 0.05, NMS 0.5, 100 detections. torchvision's ``GeneralizedRCNNTransform`` is
-bypassed (an identity: both get the same resized, normalised, padded batch).
+bypassed (an identity: both get the same resized, normalised, padded batch). The optional
+``torchvision_plain`` variant is ``fasterrcnn_resnet50_fpn(weights=None,
+weights_backbone=None)`` taken literally: trainable ``BatchNorm2d`` with batch statistics and
+all five stages trained.
 
 Differences that remain (each library as it ships):
 
@@ -24,16 +27,18 @@ Differences that remain (each library as it ships):
   the RoI head); torchvision's RPN assigns low-quality matches at any IoU, mmssd at >= 0.3;
 - test post-processing: mmssd ``multiclass_nms`` over the ``(n, 80)`` scores and per-class
   numpy arrays (``bbox2result``); torchvision drops boxes under 0.01 px and returns tensors;
-- mmssd's training-mode proposals drop boxes with ``w <= 0`` or ``h <= 0``; torchvision
-  drops those under 1e-3 px and scores under ``rpn_score_thresh`` 0.
+- mmssd's proposals drop boxes with ``w <= 0`` or ``h <= 0`` (``min_bbox_size=0``);
+  torchvision drops those under 1e-3 px and scores under ``rpn_score_thresh`` 0;
+- mmssd's RPN head applies an out-of-place ReLU, torchvision's an in-place one.
 
 Each repeat runs one training step (forward, backward, SGD with momentum, lr 1e-5, so that
 random weights do not diverge) of every variant, then one inference of every variant
 (``torch.inference_mode``), the variants' order alternating from repeat to repeat; after one
-warm-up repeat, the median and the min..max of the timed repeats are printed, per phase
-(backbone+neck, RPN: head, loss, proposals; RoI: sampling, RoIAlign, head, loss or
-post-processing; backward; optimizer), with the ratio mmssd / torchvision of the medians and
-the median of the per-repeat ratios (robust to load drifting during the run).
+warm-up repeat (none with ``--quick``, whose check ran the forwards), the median and the
+min..max of the timed repeats are printed, per phase (backbone+neck, RPN: head, loss,
+proposals; RoI: sampling, RoIAlign, head, loss or post-processing; backward; optimizer),
+with the ratio mmssd / torchvision of the medians and the median of the per-repeat ratios
+(robust to load drifting during the run).
 
     python benchmarks/bench_two_stage.py                  # 2 x 800x1088, 5 timed repeats
     python benchmarks/bench_two_stage.py --quick          # 2 x 128x192, checks, 1 repeat
