@@ -69,8 +69,9 @@ def best_first_nms(suppress: Callable[[Tensor], Tensor], scores: Tensor,
     Whether greedy NMS keeps a candidate depends only on the candidates scoring higher, so
     the first ``max_num`` kept among the ``m`` best candidates are the first ``max_num``
     kept among all, once at least ``max_num`` are kept there. ``m`` starts at
-    ``2 * max_num`` and doubles until that holds or every candidate is in: with thousands
-    of candidates and ``max_num=200`` NMS runs on a few hundred boxes.
+    ``2 * max_num`` and doubles until that holds or ``m`` would exceed half of the
+    candidates, when NMS runs on all of them: with thousands of candidates and
+    ``max_num=200`` NMS runs on a few hundred boxes.
 
     Args:
         suppress: candidate indices ``(m,)`` -> indices into them of those NMS keeps,
@@ -79,13 +80,15 @@ def best_first_nms(suppress: Callable[[Tensor], Tensor], scores: Tensor,
         max_num: detections wanted.
     """
     total = scores.numel()
-    num_best = min(total, 2 * max_num) if max_num > 0 else total
-    while num_best < total:
+    num_best = 2 * max_num if max_num > 0 else total
+    # a pass on part of the candidates pays off only when it is at most half of them: past
+    # that, a pass that falls short costs more than the part it could have saved
+    while 2 * num_best <= total:
         best = scores.topk(num_best).indices
         kept = suppress(best)
         if len(kept) >= max_num:
             return best[kept[:max_num]]
-        num_best = min(total, 2 * num_best)
+        num_best *= 2
     kept = suppress(torch.arange(total, device=scores.device))
     return kept[:max_num] if max_num > 0 else kept
 

@@ -1,8 +1,9 @@
 """multiclass_nms against a plain greedy per-class NMS written out in the test."""
 import pytest
 import torch
+from torchvision.ops import nms
 
-from mmssd.models.utils.multiclass_nms import multiclass_nms
+from mmssd.models.utils.multiclass_nms import best_first_nms, multiclass_nms
 
 
 def iou(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -80,3 +81,22 @@ def test_same_as_torchvision_batched_nms_on_many_candidates(class_agnostic, max_
     assert torch.equal(dets[:, :4], flat_boxes[mask][keep])
     assert torch.equal(dets[:, 4], flat_scores[mask][keep])
     assert torch.equal(labels, flat_labels[mask][keep])
+
+
+@pytest.mark.parametrize('total, max_num', [(50, 5), (300, 40), (700, 200), (2756, 1000)])
+def test_best_first_nms_equals_nms_of_all_candidates(total: int, max_num: int):
+    """The first ``max_num`` kept by NMS over all candidates, whatever passes it takes; a
+    pass on part of them only when that part is at most half of the candidates."""
+    g = torch.Generator().manual_seed(total)
+    xy = torch.rand(total, 2, generator=g) * 100
+    boxes = torch.cat([xy, xy + torch.rand(total, 2, generator=g) * 30 + 1], dim=1)
+    scores = torch.rand(total, generator=g)
+    calls = []
+
+    def suppress(inds):
+        calls.append(len(inds))
+        return nms(boxes[inds], scores[inds], 0.3)
+
+    expected = nms(boxes, scores, 0.3)[:max_num]
+    assert torch.equal(best_first_nms(suppress, scores, max_num), expected)
+    assert all(size * 2 <= total for size in calls[:-1]), calls
