@@ -48,5 +48,5 @@ def test_proposals_are_drawn_as_one_class():
     proposals = np.array([[5, 5, 30, 50, 0.9], [20, 10, 55, 40, 0.8]], np.float32)
     out = draw_result(img, proposals, ('a', 'b', 'c'), score_thr=0.5, thickness=1)
     colour = class_palette(1)[0]
-    for x1, y1, x2, y2, _ in proposals.astype(int):
+    for x1, _, x2, y2, _ in proposals.astype(int):
         assert (out[y2, x1 + 2:x2 - 2] == colour).all()  # both in the first class colour

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from mmssd.registry import MODELS, TASK_UTILS
 
-from ..utils import bbox2result, multiclass_nms, pad_instances, reduce_mean
+from ..utils import bbox2result, multiclass_nms, pad_instances, reduce_mean, scale_factors_tensor
 
 # classification losses with which mmdetection uses no sampler (``self.sampling = False``)
 NON_SAMPLING_LOSSES = ('FocalLoss', 'GHMC', 'QualityFocalLoss')
@@ -66,15 +66,6 @@ def levels_to_batch(maps: Sequence[Tensor], channels: int) -> Tensor:
     batch_size = maps[0].size(0)
     return torch.cat(
         [m.permute(0, 2, 3, 1).reshape(batch_size, -1, channels) for m in maps], dim=1)
-
-
-def scale_factors_tensor(img_metas: Sequence[dict], like: Tensor) -> Tensor:
-    """``(B, 1, 4)`` ``[w, h, w, h]`` scale factors of the metas (a scalar is repeated)."""
-    factors = []
-    for meta in img_metas:
-        factor = np.asarray(meta['scale_factor'], dtype=np.float32).reshape(-1)
-        factors.append(np.repeat(factor, 4) if factor.size == 1 else factor)
-    return like.new_tensor(np.stack(factors))[:, None, :]
 
 
 @MODELS.register_module()

@@ -22,7 +22,8 @@ from mmssd.registry import MODELS
 
 from ..utils.cfg_keys import check_cfg_keys
 from ..utils.multiclass_nms import best_first_nms, per_class_nms
-from .anchor_head import AnchorHead, scale_factors_tensor
+from ..utils.scale_factors import scale_factors_tensor
+from .anchor_head import AnchorHead
 
 PROPOSAL_KEYS = ('nms_pre', 'nms', 'max_per_img', 'min_bbox_size', 'nms_thr', 'max_num',
                  'nms_post', 'nms_across_levels')

@@ -22,7 +22,8 @@ from torch import Tensor, nn
 from mmssd.registry import MODELS
 
 from ..losses import hard_negative_sum, smooth_l1_loss, weight_reduce_loss
-from .anchor_head import AnchorHead, AnchorTargets, levels_to_batch, scale_factors_tensor
+from ..utils import scale_factors_tensor
+from .anchor_head import AnchorHead, AnchorTargets, levels_to_batch
 
 # SSD's targets are the shared anchor head's; the old names stay importable from here
 SSDTargets = AnchorTargets

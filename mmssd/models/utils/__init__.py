@@ -6,6 +6,7 @@ from .cfg_keys import check_cfg_keys
 from .multiclass_nms import multiclass_nms
 from .padding import pad_instances
 from .reduce_mean import reduce_mean
+from .scale_factors import scale_factors_tensor
 
 __all__ = ['bbox2result', 'bbox2roi', 'check_cfg_keys', 'multiclass_nms', 'pad_instances',
-           'reduce_mean', 'roi2bbox']
+           'reduce_mean', 'roi2bbox', 'scale_factors_tensor']

@@ -98,11 +98,12 @@ def test_excluded_anchors_take_no_part_in_targets():
 
 
 def test_ssd_retina_rpn_are_siblings_on_the_base_and_old_import_paths_work():
+    from mmssd.models import utils
     from mmssd.models.dense_heads import anchor_head
     from mmssd.models.dense_heads.ssd_head import SSDTargets, levels_to_batch, scale_factors_tensor
     assert SSDTargets is anchor_head.AnchorTargets
     assert levels_to_batch is anchor_head.levels_to_batch
-    assert scale_factors_tensor is anchor_head.scale_factors_tensor
+    assert scale_factors_tensor is utils.scale_factors_tensor
     for head in (SSDHead, RetinaHead, RPNHead):
         assert head.__bases__ == (AnchorHead,)
     assert MODELS.get('AnchorHead') is AnchorHead

@@ -16,9 +16,9 @@ from torch.nn.modules.utils import _pair
 
 from mmssd.registry import MODELS, TASK_UTILS
 
-from ...dense_heads.anchor_head import scale_factors_tensor
 from ...task_modules import SamplingResult
-from ...utils import multiclass_nms
+from ...task_modules.delta_xywh_bbox_coder import clip_bboxes
+from ...utils import multiclass_nms, scale_factors_tensor
 
 
 def accuracy(pred: Tensor, target: Tensor) -> Tensor:
@@ -229,11 +229,7 @@ class BBoxHead(BaseModule):
             deltas = bbox_pred.float().view(bbox_pred.size(0), bbox_pred.size(1) // 4, 4)
             bboxes = self.bbox_coder.decode(boxes, deltas, max_shape=img_shapes)
         else:
-            bboxes = boxes
-            if img_shapes is not None:
-                hw = img_shapes.to(bboxes)
-                upper = torch.stack([hw[:, 1], hw[:, 0], hw[:, 1], hw[:, 0]], dim=-1)
-                bboxes = torch.min(bboxes.clamp(min=0), upper[:, None])
+            bboxes = boxes if img_shapes is None else clip_bboxes(boxes, img_shapes)
         if scale_factors is not None:
             bboxes = bboxes / scale_factors[:, None, :].to(bboxes)
         return bboxes.reshape(rois.size(0), bboxes.size(1) * 4), scores
