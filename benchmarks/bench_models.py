@@ -28,14 +28,19 @@ def build_detector(name: str, seed: int = 0) -> tuple[torch.nn.Module, Config]:
     model_cfg['backbone'].pop('init_cfg', None)  # no pretrained download
     torch.manual_seed(seed)
     model = MODELS.build(model_cfg)
+    init_weights_quietly(model)
+    return model, cfg
+
+
+def init_weights_quietly(model: torch.nn.Module) -> None:
+    """``model.init_weights()`` without mmengine's log line for every parameter."""
     logger = MMLogger.get_current_instance()
     level = logger.level
-    logger.setLevel(logging.WARNING)  # init_weights logs every parameter
+    logger.setLevel(logging.WARNING)
     try:
         model.init_weights()
     finally:
         logger.setLevel(level)
-    return model, cfg
 
 
 def input_size(name: str) -> int:

@@ -19,13 +19,12 @@ same objectness, proposals and scores and do the same amount of work per step.
 """
 from __future__ import annotations
 
-import logging
 import re
 from pathlib import Path
 
 import torch
+from bench_models import init_weights_quietly
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 from torch import Tensor, nn
 from torchvision.models import resnet50
 from torchvision.models.detection import FasterRCNN, fasterrcnn_resnet50_fpn
@@ -73,13 +72,7 @@ def build_mmssd(seed: int = 0) -> nn.Module:
     cfg['backbone']['init_cfg'] = None
     torch.manual_seed(seed)
     model = MODELS.build(cfg)
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # init_weights logs every parameter
-    try:
-        model.init_weights()
-    finally:
-        logger.setLevel(level)
+    init_weights_quietly(model)
     return model
 
 
