@@ -19,13 +19,15 @@ def random_choice(gallery: Tensor, num: int) -> Tensor:
 
 def random_row_subset(candidates: Tensor, num: Tensor) -> Tensor:
     """``(B, N)`` bool: per row a uniformly random subset of ``min(num[b], count)`` of the
-    True entries of ``candidates (B, N)`` (random keys, keep the ``num[b]`` largest)."""
+    True entries of ``candidates (B, N)`` (random keys, keep the ``num[b]`` largest: a
+    ``topk`` of the largest budget, not a sort of every row)."""
     keys = torch.rand(candidates.shape, device=candidates.device)
     keys = torch.where(candidates, keys, torch.full_like(keys, -1.))
-    order = keys.argsort(dim=1, descending=True)
-    ranks = torch.empty_like(order).scatter_(
-        1, order, torch.arange(order.size(1), device=order.device).expand_as(order).contiguous())
-    return candidates & (ranks < num[:, None])
+    k = int(num.clamp(min=0, max=keys.size(1)).max()) if num.numel() else 0
+    top = keys.topk(k, dim=1).indices  # (B, k), largest first
+    chosen = torch.arange(k, device=keys.device)[None, :] < num[:, None]
+    picked = torch.zeros_like(candidates).scatter_(1, top, chosen)
+    return candidates & picked
 
 
 @TASK_UTILS.register_module()
