@@ -1,0 +1,10 @@
+"""Annotation format converters to and from COCO json (YOLO txt, LabelMe json).
+
+The command-line tools are in ``tools/dataset_converters/``.
+"""
+from .coco_json import read_class_names, write_json
+from .labelme import labelme_to_coco
+from .yolo import coco_to_yolo, yolo_to_coco
+
+__all__ = ['coco_to_yolo', 'labelme_to_coco', 'read_class_names', 'write_json',
+           'yolo_to_coco']
