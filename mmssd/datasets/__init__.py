@@ -8,12 +8,14 @@ from .demo_shapes import DEMO_CLASSES, make_demo_dataset
 from .demo_voc import make_demo_voc_dataset
 from .issue_log import AnnotationWarning
 from .pipelines import *  # noqa: F401,F403
+from .samplers import DistributedGroupSampler, GroupSampler
 from .seed_worker import seed_worker
 from .voc import VOC_CLASSES, VOCDataset
 from .xml_style import XMLDataset
 
 __all__ = ['AnnotationWarning', 'build_dataset', 'ClassBalancedDataset', 'COCO_CLASSES',
            'CocoDataset', 'ConcatDataset', 'CustomDataset', 'DEMO_CLASSES', 'detection_collate',
+           'DistributedGroupSampler', 'GroupSampler',
            'expand_dataset_config', 'leaf_dataset_configs', 'make_demo_dataset',
            'make_demo_voc_dataset', 'RepeatDataset', 'seed_worker', 'VOC_CLASSES', 'VOCDataset',
            'XMLDataset']
