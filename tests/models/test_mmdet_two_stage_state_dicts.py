@@ -17,6 +17,7 @@ from mmssd.registry import MODELS
 REPO = Path(__file__).parents[2]
 REFERENCE = REPO / '..' / 'shared' / 'reference' / 'mmdet_two_stage_state_dicts.json'
 CONFIGS = {
+    'cascade_rcnn_r50_fpn_1x_coco': 'configs/cascade_rcnn/cascade_rcnn_r50_fpn_1x_coco.py',
     'faster_rcnn_r50_fpn_1x_coco': 'configs/faster_rcnn/faster_rcnn_r50_fpn_1x_coco.py',
     'faster_rcnn_r50_fpn_1x_voc0712': 'configs/pascal_voc/faster_rcnn_r50_fpn_1x_voc0712.py',
     'rpn_r50_fpn_1x_coco': 'configs/rpn/rpn_r50_fpn_1x_coco.py',

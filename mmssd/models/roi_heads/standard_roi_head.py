@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from mmengine.model import BaseModule
-from torch import Tensor
+from torch import Tensor, nn
 
 from mmssd.registry import MODELS, TASK_UTILS
 
@@ -73,6 +73,29 @@ def assign_and_sample(assigner, sampler, proposal_list: Sequence[Tensor],
 def sampled_rois(sampling_results: Sequence[SamplingResult]) -> Tensor:
     """``(K, 5)`` RoIs of sampling results: per image its positives then its negatives."""
     return bbox2roi([torch.cat([res.pos_bboxes, res.neg_bboxes]) for res in sampling_results])
+
+
+def bbox_forward(roi_extractor: nn.Module, bbox_head: nn.Module, x: Sequence[Tensor],
+                 rois: Tensor) -> dict[str, Tensor]:
+    """RoI features of ``rois (K, 5)`` and a box head's outputs on them: ``dict(cls_score
+    (K, C + 1), bbox_pred (K, 4 or 4C), bbox_feats (K, channels, h, w))``."""
+    bbox_feats = roi_extractor(x[:roi_extractor.num_inputs], rois)
+    cls_score, bbox_pred = bbox_head(bbox_feats)
+    return {'cls_score': cls_score, 'bbox_pred': bbox_pred, 'bbox_feats': bbox_feats}
+
+
+def bbox_forward_train(roi_extractor: nn.Module, bbox_head: nn.Module, x: Sequence[Tensor],
+                       sampling_results: Sequence[SamplingResult], gt_bboxes: Sequence[Tensor],
+                       gt_labels: Sequence[Tensor], rcnn_train_cfg: dict) -> dict:
+    """:func:`bbox_forward` of all sampled RoIs of the batch, plus ``rois (K, 5)``, the
+    head's ``bbox_targets`` (labels, label weights, box targets, box weights) and its
+    ``loss_bbox`` (the loss dict: ``loss_cls``, ``acc``, ``loss_bbox``)."""
+    rois = sampled_rois(sampling_results)
+    results = bbox_forward(roi_extractor, bbox_head, x, rois)
+    bbox_targets = bbox_head.get_targets(sampling_results, gt_bboxes, gt_labels, rcnn_train_cfg)
+    loss_bbox = bbox_head.loss(results['cls_score'], results['bbox_pred'], rois, *bbox_targets)
+    results.update(loss_bbox=loss_bbox, rois=rois, bbox_targets=bbox_targets)
+    return results
 
 
 @MODELS.register_module()
@@ -143,9 +166,7 @@ class StandardRoIHead(BaseModule):
         Returns ``dict(cls_score (K, C + 1), bbox_pred (K, 4 or 4C),
         bbox_feats (K, channels, h, w))``.
         """
-        bbox_feats = self.bbox_roi_extractor(x[:self.bbox_roi_extractor.num_inputs], rois)
-        cls_score, bbox_pred = self.bbox_head(bbox_feats)
-        return {'cls_score': cls_score, 'bbox_pred': bbox_pred, 'bbox_feats': bbox_feats}
+        return bbox_forward(self.bbox_roi_extractor, self.bbox_head, x, rois)
 
     def forward_dummy(self, x: Sequence[Tensor], proposals: Tensor) -> tuple[Tensor, Tensor]:
         """Head outputs of one image's ``proposals (n, 4 or 5)`` (FLOP counting)."""
@@ -190,14 +211,8 @@ class StandardRoIHead(BaseModule):
                             img_metas: Sequence[dict]) -> dict:
         """:meth:`_bbox_forward` of all sampled RoIs, plus ``loss_bbox`` (the loss dict)
         and ``bbox_targets`` (the targets, for cascades)."""
-        rois = sampled_rois(sampling_results)
-        bbox_results = self._bbox_forward(x, rois)
-        bbox_targets = self.bbox_head.get_targets(sampling_results, gt_bboxes, gt_labels,
-                                                  self.train_cfg)
-        loss_bbox = self.bbox_head.loss(bbox_results['cls_score'], bbox_results['bbox_pred'],
-                                        rois, *bbox_targets)
-        bbox_results.update(loss_bbox=loss_bbox, rois=rois, bbox_targets=bbox_targets)
-        return bbox_results
+        return bbox_forward_train(self.bbox_roi_extractor, self.bbox_head, x, sampling_results,
+                                  gt_bboxes, gt_labels, self.train_cfg)
 
     # ----------------------------------------------------------------------------- testing
     def simple_test_bboxes(self, x: Sequence[Tensor], img_metas: Sequence[dict],

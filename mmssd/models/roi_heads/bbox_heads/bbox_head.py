@@ -279,3 +279,73 @@ class BBoxHead(BaseModule):
                 results.append(multiclass_nms(img_bboxes, img_scores, cfg['score_thr'],
                                               cfg['nms'], cfg.get('max_per_img', -1)))
         return results
+
+    # ----------------------------------------------------------------------------- cascades
+    def regress_by_class(self, rois: Tensor, labels: Tensor, bbox_pred: Tensor,
+                         img_metas: dict | Sequence[dict]) -> Tensor:
+        """Apply each RoI's regression for class ``labels`` (mmdetection 2.x's
+        ``regress_by_class``, for the RoIs of any number of images at once).
+
+        Args:
+            rois: ``(K, 5)`` ``[batch_index, x1, y1, x2, y2]``, or ``(K, 4)`` boxes of the
+                single image ``img_metas``.
+            labels: ``(K,)`` class of each RoI in ``[0, C)`` (unused with
+                ``reg_class_agnostic``).
+            bbox_pred: ``(K, 4)`` or ``(K, 4 * C)`` deltas.
+            img_metas: per image meta dicts (indexed by the RoIs' batch index), or one
+                image's dict; the decoded boxes are clipped to their ``img_shape``.
+
+        Returns:
+            The refined RoIs, same shape as ``rois`` (batch index kept).
+        """
+        if rois.dim() != 2 or rois.size(1) not in (4, 5):
+            raise ValueError(f'rois must be (K, 4) or (K, 5), got {tuple(rois.shape)}')
+        if isinstance(img_metas, dict):
+            if rois.size(1) == 5 and rois.size(0) and bool((rois[:, 0] != rois[0, 0]).any()):
+                raise ValueError('rois of several images need one img_meta per image')
+            shapes = rois.new_tensor([[float(s) for s in img_metas['img_shape'][:2]]])
+            img_inds = rois.new_zeros(rois.size(0), dtype=torch.long)
+        else:
+            shapes = rois.new_tensor([[float(s) for s in m['img_shape'][:2]]
+                                      for m in img_metas])
+            img_inds = (rois[:, 0].long() if rois.size(1) == 5
+                        else rois.new_zeros(rois.size(0), dtype=torch.long))
+        deltas = bbox_pred.view(bbox_pred.size(0), -1, 4)
+        if not self.reg_class_agnostic:
+            deltas = deltas[torch.arange(deltas.size(0), device=deltas.device), labels][:, None]
+        if deltas.size(1) != 1:
+            raise ValueError(f'bbox_pred {tuple(bbox_pred.shape)} does not hold one box per '
+                             f'RoI (reg_class_agnostic={self.reg_class_agnostic})')
+        boxes = self.bbox_coder.decode(rois[:, None, -4:], deltas, max_shape=shapes[img_inds])
+        if rois.size(1) == 4:
+            return boxes[:, 0]
+        return torch.cat([rois[:, :1], boxes[:, 0]], dim=1)
+
+    def refine_bboxes(self, rois: Tensor, labels: Tensor, bbox_preds: Tensor,
+                      pos_is_gts: Sequence[Tensor], img_metas: Sequence[dict]) -> list[Tensor]:
+        """Next-stage proposals of a cascade: each sampled RoI regressed by its class
+        (:meth:`regress_by_class`), without the ground truths that the sampler added as
+        proposals (mmdetection 2.x's ``refine_bboxes``).
+
+        Args:
+            rois: ``(K, 5)`` sampled RoIs, per image its positives first (the sampler's
+                order).
+            labels: ``(K,)`` class per RoI (targets; the predicted class for negatives).
+            bbox_preds: ``(K, 4)`` or ``(K, 4 * C)`` deltas.
+            pos_is_gts: per image ``(P_i,)`` 1 where positive ``j`` is an added ground truth.
+            img_metas: per image meta dicts.
+
+        Returns:
+            Per image ``(n_i, 4)`` refined boxes.
+        """
+        counts = torch.bincount(rois[:, 0].long(), minlength=len(img_metas)).tolist()
+        if len(counts) != len(img_metas):
+            raise ValueError(f'rois index {len(counts)} images but {len(img_metas)} '
+                             'img_metas were given')
+        refined = self.regress_by_class(rois, labels, bbox_preds, img_metas)[:, 1:]
+        is_gt = torch.cat([torch.cat([gts.bool().to(rois.device),
+                                      gts.new_zeros(n - len(gts), dtype=torch.bool,
+                                                    device=rois.device)])
+                           for gts, n in zip(pos_is_gts, counts, strict=True)])
+        keep_counts = [n - int(gts.sum()) for gts, n in zip(pos_is_gts, counts, strict=True)]
+        return list(refined[~is_gt].split(keep_counts))

@@ -1,0 +1,250 @@
+"""mmdetection 2.x's ``CascadeRoIHead`` (box branch): the RoI stages of Cascade R-CNN.
+
+Shapes: ``B`` images, proposals ``(n_i, 5)`` ``[x1, y1, x2, y2, score]`` (or ``(n_i, 4)``)
+per image, ``K`` RoIs of the batch as ``(K, 5)`` ``[batch_index, x1, y1, x2, y2]``
+(:func:`bbox2roi`), ``C`` foreground classes, ``S`` stages.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from mmssd.registry import MODELS, TASK_UTILS
+
+from ..utils import bbox2result, bbox2roi
+from .standard_roi_head import (
+    _TEST_KEYS,
+    _TRAIN_KEYS,
+    assign_and_sample,
+    bbox_forward,
+    bbox_forward_train,
+    check_rcnn_cfg,
+)
+
+
+def _per_stage(value: dict | list | None, num_stages: int, name: str) -> list:
+    """``value`` as a list of ``num_stages`` entries: a list must have that length, a single
+    dict is shared by every stage (mmdetection's rule for extractors and heads)."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != num_stages:
+            raise ValueError(f'CascadeRoIHead: {name} has {len(value)} entries but '
+                             f'num_stages={num_stages}')
+        return list(value)
+    return [value] * num_stages
+
+
+@MODELS.register_module()
+class CascadeRoIHead(BaseModule):
+    """Box branch of Cascade R-CNN (Cai & Vasconcelos 2018), mmdetection 2.x's arguments
+    and module names (``bbox_roi_extractor.{s}``, ``bbox_head.{s}``), so its checkpoints
+    load.
+
+    Training (:meth:`forward_train`): stage ``s`` assigns and samples the current proposals
+    with its own ``train_cfg[s]`` (IoU thresholds rising from stage to stage), computes its
+    losses (named ``s{s}.loss_cls``, ``s{s}.loss_bbox``, ``s{s}.acc``, the losses multiplied
+    by ``stage_loss_weights[s]``), then regresses its sampled RoIs by class (the target
+    class; the predicted one for negatives) to make the next stage's proposals, without the
+    ground truths the sampler added (:meth:`BBoxHead.refine_bboxes`; no gradient).
+    Testing (:meth:`simple_test_bboxes`): every stage runs on the previous stage's
+    regressed boxes; the final classification is the softmax of the mean of the stages'
+    class logits (mmdetection averages ``cls_score`` before its softmax), the boxes are the
+    last stage's regression of the last stage's input RoIs. All images' RoIs go through
+    each stage at once.
+
+    Args:
+        num_stages: number of stages ``S``.
+        stage_loss_weights: ``S`` loss multipliers, e.g. ``[1, 0.5, 0.25]``.
+        bbox_roi_extractor: one config shared by every stage (built ``S`` times, no
+            parameters) or a list of ``S``.
+        bbox_head: one config (built ``S`` times) or a list of ``S``.
+        mask_roi_extractor, mask_head, shared_head: not implemented (must be None).
+        train_cfg: list of ``S`` R-CNN ``train_cfg`` dicts (``assigner``, ``sampler``,
+            ``pos_weight``, ``debug``).
+        test_cfg: one R-CNN ``test_cfg`` (``score_thr``, ``nms``, ``max_per_img``).
+        pretrained: deprecated, unused (see :class:`StandardRoIHead`).
+        init_cfg: mmengine init config.
+    """
+
+    def __init__(self, num_stages: int, stage_loss_weights: Sequence[float],
+                 bbox_roi_extractor: dict | list | None = None,
+                 bbox_head: dict | list | None = None, mask_roi_extractor: dict | None = None,
+                 mask_head: dict | None = None, shared_head: dict | None = None,
+                 train_cfg: list | None = None, test_cfg: dict | None = None,
+                 pretrained: str | None = None, init_cfg: dict | list | None = None) -> None:
+        super().__init__(init_cfg)
+        for key, value in (('mask_roi_extractor', mask_roi_extractor),
+                           ('mask_head', mask_head), ('shared_head', shared_head)):
+            if value is not None:
+                raise NotImplementedError(f'CascadeRoIHead: {key} is not implemented in mmssd '
+                                          f'(box detection only), got {key}={value!r}')
+        if not isinstance(num_stages, int) or num_stages < 1:
+            raise ValueError(f'CascadeRoIHead: num_stages must be a positive int, '
+                             f'got {num_stages!r}')
+        if bbox_roi_extractor is None or bbox_head is None:
+            raise ValueError('CascadeRoIHead needs bbox_roi_extractor and bbox_head configs')
+        if len(stage_loss_weights) != num_stages:
+            raise ValueError(f'CascadeRoIHead: stage_loss_weights {list(stage_loss_weights)} '
+                             f'has {len(stage_loss_weights)} entries but num_stages='
+                             f'{num_stages}')
+        self.num_stages = num_stages
+        self.stage_loss_weights = [float(w) for w in stage_loss_weights]
+        self.pretrained = pretrained
+        self.bbox_roi_extractor = nn.ModuleList(
+            MODELS.build(cfg) for cfg in _per_stage(bbox_roi_extractor, num_stages,
+                                                    'bbox_roi_extractor'))
+        self.bbox_head = nn.ModuleList(
+            MODELS.build(cfg) for cfg in _per_stage(bbox_head, num_stages, 'bbox_head'))
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+        check_rcnn_cfg(test_cfg, _TEST_KEYS, 'roi_head test_cfg (test_cfg.rcnn)')
+        self.bbox_assigner: list = []
+        self.bbox_sampler: list = []
+        if train_cfg is not None:
+            if not isinstance(train_cfg, (list, tuple)):
+                raise ValueError('CascadeRoIHead: train_cfg.rcnn must be a list of '
+                                 f'{num_stages} dicts (one per stage), got a '
+                                 f'{type(train_cfg).__name__}')
+            for stage, cfg in enumerate(_per_stage(train_cfg, num_stages, 'train_cfg.rcnn')):
+                where = f'roi_head train_cfg (train_cfg.rcnn[{stage}])'
+                check_rcnn_cfg(cfg, _TRAIN_KEYS, where)
+                for key in ('assigner', 'sampler'):
+                    if key not in cfg:
+                        raise KeyError(f'{where} needs {key!r}')
+                self.bbox_assigner.append(TASK_UTILS.build(cfg['assigner']))
+                self.bbox_sampler.append(TASK_UTILS.build(cfg['sampler']))
+
+    @property
+    def with_bbox(self) -> bool:
+        return True
+
+    @property
+    def with_mask(self) -> bool:
+        return False
+
+    @property
+    def with_shared_head(self) -> bool:
+        return False
+
+    def _bbox_forward(self, stage: int, x: Sequence[Tensor], rois: Tensor) -> dict[str, Tensor]:
+        """Stage ``stage``'s ``dict(cls_score (K, C + 1), bbox_pred (K, 4 or 4C),
+        bbox_feats)`` of ``rois (K, 5)``."""
+        return bbox_forward(self.bbox_roi_extractor[stage], self.bbox_head[stage], x, rois)
+
+    def forward_dummy(self, x: Sequence[Tensor], proposals: Tensor) -> tuple[Tensor, ...]:
+        """Every stage's ``(cls_score, bbox_pred)`` on the same ``proposals (n, 4 or 5)`` of
+        one image, flattened (FLOP counting, as mmdetection's ``forward_dummy``)."""
+        rois = bbox2roi([proposals])
+        outs: tuple[Tensor, ...] = ()
+        for stage in range(self.num_stages):
+            results = self._bbox_forward(stage, x, rois)
+            outs += (results['cls_score'], results['bbox_pred'])
+        return outs
+
+    # ----------------------------------------------------------------------------- training
+    def forward_train(self, x: Sequence[Tensor], img_metas: Sequence[dict],
+                      proposal_list: Sequence[Tensor], gt_bboxes: Sequence[Tensor],
+                      gt_labels: Sequence[Tensor],
+                      gt_bboxes_ignore: Sequence[Tensor | None] | None = None,
+                      gt_masks: Sequence | None = None) -> dict[str, Tensor]:
+        """Losses of every stage: ``s{s}.loss_cls``, ``s{s}.loss_bbox`` (weighted by
+        ``stage_loss_weights[s]``) and ``s{s}.acc`` (unweighted).
+
+        Args:
+            x: feature maps ``(B, channels, H_l, W_l)``.
+            img_metas: per image meta dicts (``img_shape`` bounds the refined boxes).
+            proposal_list: per image ``(n_i, 5)`` or ``(n_i, 4)`` RPN proposals.
+            gt_bboxes: per image ``(G_i, 4)``.
+            gt_labels: per image ``(G_i,)`` in ``[0, C)``.
+            gt_bboxes_ignore: per image ``(M_i, 4)`` or None.
+            gt_masks: not supported (must be None).
+        """
+        if gt_masks is not None:
+            raise NotImplementedError('CascadeRoIHead: gt_masks given, but mask branches are '
+                                      'not implemented in mmssd')
+        if not self.bbox_assigner:
+            raise RuntimeError('CascadeRoIHead.forward_train needs train_cfg (train_cfg.rcnn)')
+        num_imgs = len(img_metas)
+        if not (len(proposal_list) == len(gt_bboxes) == len(gt_labels) == num_imgs):
+            raise ValueError(f'{num_imgs} img_metas but {len(proposal_list)} proposal sets, '
+                             f'{len(gt_bboxes)} gt_bboxes and {len(gt_labels)} gt_labels')
+        losses: dict[str, Tensor] = {}
+        for stage in range(self.num_stages):
+            sampling_results = assign_and_sample(
+                self.bbox_assigner[stage], self.bbox_sampler[stage], proposal_list,
+                gt_bboxes, gt_labels, gt_bboxes_ignore)
+            head = self.bbox_head[stage]
+            results = bbox_forward_train(self.bbox_roi_extractor[stage], head, x,
+                                         sampling_results, gt_bboxes, gt_labels,
+                                         self.train_cfg[stage])
+            weight = self.stage_loss_weights[stage]
+            for name, value in results['loss_bbox'].items():
+                losses[f's{stage}.{name}'] = value * weight if 'loss' in name else value
+            if stage == self.num_stages - 1:
+                break
+            cls_score = results['cls_score']
+            if cls_score.numel() == 0:  # no RoI at all: later stages have nothing to refine
+                break
+            with torch.no_grad():
+                roi_labels = results['bbox_targets'][0]
+                roi_labels = torch.where(roi_labels == head.num_classes,
+                                         cls_score[:, :-1].argmax(dim=1), roi_labels)
+                proposal_list = head.refine_bboxes(
+                    results['rois'], roi_labels, results['bbox_pred'],
+                    [res.pos_is_gt for res in sampling_results], img_metas)
+        return losses
+
+    # ----------------------------------------------------------------------------- testing
+    def cascade_test(self, x: Sequence[Tensor], rois: Tensor, img_metas: Sequence[dict]
+                     ) -> tuple[Tensor, Tensor, Tensor]:
+        """Run every stage on ``rois (K, 5)`` of all images, each on the previous stage's
+        boxes regressed by its predicted class.
+
+        Returns:
+            The last stage's input ``rois (K, 5)``, the mean over stages of the class
+            logits ``(K, C + 1)`` and the last stage's ``bbox_pred (K, 4 or 4C)``.
+        """
+        logits_sum = None
+        for stage in range(self.num_stages):
+            results = self._bbox_forward(stage, x, rois)
+            cls_score, bbox_pred = results['cls_score'], results['bbox_pred']
+            logits_sum = cls_score if logits_sum is None else logits_sum + cls_score
+            if stage < self.num_stages - 1:
+                labels = cls_score[:, :-1].argmax(dim=1)
+                rois = self.bbox_head[stage].regress_by_class(rois, labels, bbox_pred,
+                                                              img_metas)
+        return rois, logits_sum / self.num_stages, bbox_pred
+
+    def simple_test_bboxes(self, x: Sequence[Tensor], img_metas: Sequence[dict],
+                           proposals: Sequence[Tensor], rcnn_test_cfg: dict | None,
+                           rescale: bool = False) -> tuple[list[Tensor], list[Tensor]]:
+        """Detections of each image after all stages, with the contract of
+        :meth:`StandardRoIHead.simple_test_bboxes`: ``det_bboxes (k, 5)`` and
+        ``det_labels (k,)``, or with ``rcnn_test_cfg`` None the decoded ``(n, 4 or 4C)``
+        boxes and ``(n, C + 1)`` scores of every proposal (test-time augmentation)."""
+        rois = bbox2roi(proposals)
+        num_classes = self.bbox_head[-1].num_classes
+        if rois.size(0) == 0:
+            if rcnn_test_cfg is None:
+                empty = rois.new_zeros((0, 4)), rois.new_zeros((0, num_classes + 1))
+            else:
+                empty = rois.new_zeros((0, 5)), rois.new_zeros((0,), dtype=torch.long)
+            return [empty[0]] * len(proposals), [empty[1]] * len(proposals)
+        rois, cls_score, bbox_pred = self.cascade_test(x, rois, img_metas)
+        results = self.bbox_head[-1].get_bboxes_batched(rois, cls_score, bbox_pred, img_metas,
+                                                        rescale=rescale, cfg=rcnn_test_cfg)
+        return [r[0] for r in results], [r[1] for r in results]
+
+    def simple_test(self, x: Sequence[Tensor], proposal_list: Sequence[Tensor],
+                    img_metas: Sequence[dict], rescale: bool = True) -> list[list[np.ndarray]]:
+        """Per image, per class float32 ``(n, 5)`` arrays (:func:`bbox2result`)."""
+        if self.test_cfg is None:
+            raise RuntimeError('CascadeRoIHead.simple_test needs test_cfg (test_cfg.rcnn)')
+        det_bboxes, det_labels = self.simple_test_bboxes(x, img_metas, proposal_list,
+                                                         self.test_cfg, rescale=rescale)
+        num_classes = self.bbox_head[-1].num_classes
+        return [bbox2result(bboxes, labels, num_classes)
+                for bboxes, labels in zip(det_bboxes, det_labels, strict=True)]
