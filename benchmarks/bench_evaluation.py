@@ -1,5 +1,6 @@
-"""COCO and VOC evaluation time on synthetic detections: mmssd's ``CocoMetric``
-(pycocotools) and ``VOCMetric`` (``eval_map``).
+"""COCO and VOC evaluation time on synthetic detections: mmssd's ``CocoMetric`` on
+pycocotools and on faster-coco-eval (``backend='faster_coco_eval'``), side by side, and
+``VOCMetric`` (``eval_map``).
 
 Synthetic data (seeded): N images of 640x480 with 1 to 15 ground-truth boxes each (sides 4
 to 400 px, so all three COCO area ranges are populated), and 100 detections per image: each
@@ -10,7 +11,9 @@ the detector's test step produces.
 - COCO: 80 categories (non-contiguous ids as in COCO); the ground truth is written to a
   temporary json; timed: ``CocoMetric.process`` over all images (batches of 8) and
   ``compute_metrics`` (``results2json``, ``COCO.loadRes``, ``COCOeval.evaluate``,
-  ``accumulate``, ``summarize``), each pycocotools phase timed on its own.
+  ``accumulate``, ``summarize``), each phase of the COCO library timed on its own; once
+  with pycocotools, once with faster-coco-eval (whose ``evaluate`` also accumulates), on the
+  same detections; the ratio of the totals and whether every metric is the same.
 - VOC: 20 classes, ground truth in ``img_metas['ann_info']``; timed: ``VOCMetric.process``
   and ``compute_metrics`` (``eval_map`` at IoU 0.5, ``'area'`` mode).
 
@@ -34,9 +37,10 @@ from unittest import mock
 
 import numpy as np
 from mmengine.logging import MMLogger
-from pycocotools.cocoeval import COCOeval
 
 from mmssd.evaluation import CocoMetric, VOCMetric
+from mmssd.evaluation.coco_backends import COCO_BACKENDS, coco_api
+from mmssd.evaluation.coco_metric import COCO_METRIC_NAMES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine_peak import cpu_model  # noqa: E402
@@ -122,11 +126,12 @@ def timed_methods(cls: type, names: tuple[str, ...], out: dict[str, float]) -> I
         yield
 
 
-def bench_coco(data: list, tmp: Path) -> tuple[dict[str, float], dict[str, float]]:
-    """Seconds per phase of ``CocoMetric`` on ``data``, and its metrics."""
-    ann_file = tmp / 'gt.json'
-    write_coco_json(data, ann_file)
-    metric = CocoMetric(ann_file=str(ann_file))
+def bench_coco(data: list, ann_file: Path, backend: str = 'pycocotools'
+               ) -> tuple[dict[str, float], dict[str, float]]:
+    """Seconds per phase of ``CocoMetric(backend=backend)`` on ``data`` (ground truth in
+    ``ann_file``), and its metrics (all twelve COCO summary items)."""
+    metric = CocoMetric(ann_file=str(ann_file), backend=backend,
+                        metric_items=list(COCO_METRIC_NAMES))
     metric.dataset_meta = {'cat_ids': COCO_CAT_IDS}
     times: dict[str, float] = defaultdict(float)
     start = time.perf_counter()
@@ -135,9 +140,12 @@ def bench_coco(data: list, tmp: Path) -> tuple[dict[str, float], dict[str, float
         metric.process({'img_metas': metas}, [dets for _, _, dets in chunk])
     times['process'] = time.perf_counter() - start
     start = time.perf_counter()
-    with timed_methods(COCOeval, ('evaluate', 'accumulate', 'summarize'), times):
+    # faster-coco-eval's summary is computed by its ``_summarize`` (coco_backends.summarize)
+    summary = 'summarize' if backend == 'pycocotools' else '_summarize'
+    with timed_methods(coco_api(backend)[1], ('evaluate', 'accumulate', summary), times):
         metrics = metric.compute_metrics(metric.results)
     times['compute_metrics'] = time.perf_counter() - start
+    times['summarize'] = times.pop(summary)
     times['other (json, COCO(), loadRes)'] = times['compute_metrics'] - sum(
         times[k] for k in ('evaluate', 'accumulate', 'summarize'))
     times['total'] = times['process'] + times['compute_metrics']
@@ -165,6 +173,8 @@ def main() -> None:
     parser.add_argument('--quick', action='store_true', help='50 images')
     parser.add_argument('--images', type=int, default=None, help='default 5000 (quick: 50)')
     parser.add_argument('--skip-voc', action='store_true')
+    parser.add_argument('--backends', nargs='+', choices=COCO_BACKENDS, default=COCO_BACKENDS,
+                        help='COCO libraries to time, in this order (default: both)')
     args = parser.parse_args()
     num_images = args.images or (50 if args.quick else 5000)
     MMLogger.get_current_instance().setLevel(logging.WARNING)  # no summary tables
@@ -173,16 +183,27 @@ def main() -> None:
           f'load average at start {os.getloadavg()[0]:.2f}')
     coco_data = synthetic_dataset(num_images, len(COCO_CAT_IDS))
     num_gt = sum(len(gt) for gt, _, _ in coco_data)
+    totals, all_metrics = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        coco_times, coco_metrics = bench_coco(coco_data, Path(tmp))
-    print(f'\n== CocoMetric (pycocotools), 80 classes, {num_gt} ground truths, '
-          f'{num_images * DETS_PER_IMAGE} detections')
-    for name, seconds in coco_times.items():
-        print(f'{name:<32}{seconds:>9.2f} s')
-    print('metrics: ' + ', '.join(f'{k} {v:.3f}' for k, v in coco_metrics.items()))
-    if num_images == 5000:
-        verdict = 'met' if coco_times['total'] <= 60 else 'missed'
-        print(f'target: total <= 60 s for 5000 images: {verdict}')
+        ann_file = Path(tmp) / 'gt.json'
+        write_coco_json(coco_data, ann_file)
+        for backend in args.backends:
+            coco_times, coco_metrics = bench_coco(coco_data, ann_file, backend)
+            totals[backend], all_metrics[backend] = coco_times['total'], coco_metrics
+            print(f'\n== CocoMetric ({backend}), 80 classes, {num_gt} ground truths, '
+                  f'{num_images * DETS_PER_IMAGE} detections')
+            for name, seconds in coco_times.items():
+                print(f'{name:<32}{seconds:>9.2f} s')
+            print('metrics: ' + ', '.join(f'{k} {v:.3f}'
+                                         for k, v in list(coco_metrics.items())[:6]))
+            if num_images == 5000 and backend == 'pycocotools':
+                verdict = 'met' if coco_times['total'] <= 60 else 'missed'
+                print(f'target: total <= 60 s for 5000 images: {verdict}')
+    if len(totals) == 2:
+        same = all_metrics['pycocotools'] == all_metrics['faster_coco_eval']
+        print(f'\nfaster_coco_eval vs pycocotools: '
+              f'{totals["pycocotools"] / totals["faster_coco_eval"]:.2f}x faster in total; '
+              f'all {len(all_metrics["pycocotools"])} metrics the same: {same}')
     if args.skip_voc:
         return
     voc_data = synthetic_dataset(num_images, 20, seed=1)
