@@ -16,7 +16,7 @@ or single values shared by all; other keys are shared. A list of configs is thei
 concatenation too. :func:`expand_dataset_config` does this rewrite as a pure function,
 recursing into wrappers (``RepeatDataset.dataset``, ``ClassBalancedDataset.dataset``,
 ``ConcatDataset.datasets``). mmengine's ``Runner`` builds datasets with its own root
-registry, so ``mmssd/engine/config_translation.py`` applies the rewrite before the
+registry, so ``mmssd/engine/config_translation/`` applies the rewrite before the
 configs reach it; :func:`build_dataset` applies it for direct use.
 """
 from __future__ import annotations

@@ -22,7 +22,7 @@ from mmssd.datasets import (
     make_demo_voc_dataset,
 )
 from mmssd.engine import ConfigError
-from mmssd.engine.config_translation import build_evaluator, translate_data
+from mmssd.engine.config_translation import evaluator_config, translate_data
 
 REPO = Path(__file__).resolve().parents[2]
 LIST_CFG = dict(type='VOCDataset', ann_file=['a/trainval.txt', 'b/trainval.txt'],
@@ -155,8 +155,8 @@ def test_translation_sets_test_mode_on_every_leaf_and_picks_the_leaf_metric():
         assert len(leaves) == 2 and all(leaf['test_mode'] is True for leaf in leaves)
     assert loaders['test_dataloader']['batch_size'] == 3
     assert 'samples_per_gpu' not in str(loaders['test_dataloader']['dataset'])
-    metric = build_evaluator(Config(dict(evaluation=dict(metric='mAP'))),
-                             loaders['test_dataloader']['dataset'])
+    metric = evaluator_config(Config(dict(evaluation=dict(metric='mAP'))),
+                              loaders['test_dataloader']['dataset'])
     assert metric['type'] == 'VOCMetric'
 
 

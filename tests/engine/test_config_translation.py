@@ -53,7 +53,16 @@ def test_dataloaders_from_data_dict():
     assert val['batch_size'] == 4 and val['sampler']['shuffle'] is False
     assert 'samples_per_gpu' not in val['dataset']
     assert kwargs['test_dataloader']['batch_size'] == 1
-    assert train['persistent_workers'] is True and train['pin_memory'] is False  # no GPU here
+    assert train['persistent_workers'] is True
+    # page-locked batches exactly when this machine has a GPU to copy them to
+    assert train['pin_memory'] is torch.cuda.is_available()
+
+
+def test_dataloaders_do_not_pin_memory_without_a_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    loaders = translate_train_config(base_cfg())
+    assert all(loaders[f'{split}_dataloader']['pin_memory'] is False
+               for split in ('train', 'val', 'test'))
 
 
 def test_dataloader_settings_follow_workers_and_gpu(monkeypatch):

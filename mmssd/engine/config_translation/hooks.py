@@ -1,0 +1,67 @@
+"""``checkpoint_config``, ``log_config``, ``evaluation.save_best``, ``custom_hooks`` ->
+hooks and visualizer backends."""
+from __future__ import annotations
+
+from mmengine.config import Config
+
+from mmssd.utils.config_error import ConfigError
+
+from .common import plain
+
+#: Hooks every mmssd run has: safe checkpoints and progress bars for evaluation.
+MMSSD_HOOKS = [dict(type='SafeCheckpointHook'), dict(type='EvalProgressBarHook'),
+               dict(type='EpochSeedHook')]
+
+#: ``log_config.hooks`` types -> the visualizer backend each adds (None: nothing to add).
+LOGGER_BACKENDS = {
+    'TextLoggerHook': None,  # mmengine's LoggerHook always writes the text and json logs
+    'TensorboardLoggerHook': dict(type='TensorboardVisBackend'),
+}
+
+
+def translate_hooks(cfg: Config, by_epoch: bool) -> dict:
+    """``default_hooks`` and ``custom_hooks`` of a training run.
+
+    ``checkpoint_config`` -> the checkpoint hook (``by_epoch`` defaults to the runner's,
+    as mmcv 1.x's IterBasedRunner does), with ``evaluation.save_best``/``rule``;
+    ``custom_hooks`` follow :data:`MMSSD_HOOKS`. The logger's ``interval`` comes from
+    ``log_config.interval`` through :data:`~.common.TRAIN_RENAMES`.
+    """
+    checkpoint = plain(cfg.get('checkpoint_config') or {})
+    checkpoint.pop('type', None)
+    checkpoint.setdefault('interval', 1)
+    checkpoint.setdefault('by_epoch', by_epoch)
+    evaluation = cfg.get('evaluation') or {}
+    if evaluation.get('save_best'):
+        checkpoint['save_best'] = evaluation['save_best']
+        if evaluation.get('rule'):
+            checkpoint['rule'] = evaluation['rule']
+    default_hooks = dict(
+        timer=dict(type='IterTimerHook'),
+        logger=dict(type='LoggerHook'),
+        param_scheduler=dict(type='ParamSchedulerHook'),
+        checkpoint=dict(type='CheckpointHook', **checkpoint),
+        sampler_seed=dict(type='DistSamplerSeedHook'),
+    )
+    custom_hooks = plain(MMSSD_HOOKS) + list(plain(cfg.get('custom_hooks') or []))
+    return dict(default_hooks=default_hooks, custom_hooks=custom_hooks)
+
+
+def testing_hooks() -> dict:
+    """``default_hooks`` and ``custom_hooks`` of a test run."""
+    return dict(default_hooks=dict(timer=dict(type='IterTimerHook'),
+                                   logger=dict(type='LoggerHook', interval=50)),
+                custom_hooks=plain(MMSSD_HOOKS))
+
+
+def visualizer_config(cfg: Config) -> dict:
+    """``log_config.hooks`` -> the visualizer config: local json always, plus the backend
+    of each logger hook in :data:`LOGGER_BACKENDS`."""
+    backends = [dict(type='LocalVisBackend')]
+    for hook in (cfg.get('log_config') or {}).get('hooks', []):
+        if hook['type'] not in LOGGER_BACKENDS:
+            raise ConfigError(f"`log_config.hooks` has type '{hook['type']}'; supported: "
+                              f'{", ".join(LOGGER_BACKENDS)}')
+        if LOGGER_BACKENDS[hook['type']] is not None:
+            backends.append(LOGGER_BACKENDS[hook['type']])
+    return dict(type='Visualizer', vis_backends=backends)  # named after the experiment
