@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 
 def bbox_overlaps(boxes1: np.ndarray, boxes2: np.ndarray, eps: float = 1e-6) -> np.ndarray:
@@ -18,14 +19,17 @@ def bbox_overlaps(boxes1: np.ndarray, boxes2: np.ndarray, eps: float = 1e-6) -> 
     return inter / union
 
 
-def bbox_flip(bboxes: np.ndarray, img_shape: tuple, direction: str) -> np.ndarray:
+def bbox_flip(bboxes: np.ndarray | torch.Tensor, img_shape: tuple,
+              direction: str) -> np.ndarray | torch.Tensor:
     """Flip (..., 4k) xyxy boxes inside an image of ``img_shape`` (H, W, ...).
 
-    ``direction`` is ``'horizontal'``, ``'vertical'`` or ``'diagonal'`` (both).
+    ``direction`` is ``'horizontal'``, ``'vertical'`` or ``'diagonal'`` (both). Numpy
+    arrays (the pipeline's ``RandomFlip``) or tensors (test-time augmentation mapping
+    boxes back); a new array or tensor of the same type.
     """
     if bboxes.shape[-1] % 4 != 0:
-        raise ValueError(f'boxes must have 4k columns; got shape {bboxes.shape}')
-    flipped = bboxes.copy()
+        raise ValueError(f'boxes must have 4k columns; got shape {tuple(bboxes.shape)}')
+    flipped = bboxes.clone() if isinstance(bboxes, torch.Tensor) else bboxes.copy()
     h, w = img_shape[:2]
     if direction in ('horizontal', 'diagonal'):
         flipped[..., 0::4] = w - bboxes[..., 2::4]
