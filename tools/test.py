@@ -8,6 +8,8 @@ import os.path as osp
 from mmengine.config import DictAction
 
 from mmssd.apis import evaluate_detector, load_config
+from mmssd.datasets.annotation_files import load_json
+from mmssd.evaluation.ground_truth import no_ground_truth_error
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,12 +52,32 @@ def metric_options(args: argparse.Namespace) -> dict:
     return options
 
 
+def check_ground_truth(cfg, metrics: list[str]) -> None:
+    """Stop before inference when ``metrics`` are asked of a COCO json test set without
+    annotations (a competition's test.json): there is nothing to score."""
+    test = cfg.data.test
+    ann_file = test.get('ann_file') if hasattr(test, 'get') else None
+    if not isinstance(ann_file, str) or not ann_file.endswith('.json'):
+        return
+    if test.get('data_root') and not osp.isabs(ann_file):
+        ann_file = osp.join(test.data_root, ann_file)
+    if not osp.isfile(ann_file):
+        return  # the dataset names the missing file
+    data = load_json(ann_file)
+    if isinstance(data, dict) and isinstance(data.get('images'), list) \
+            and not data.get('annotations'):
+        raise SystemExit(f"--eval {' '.join(metrics)}: "
+                         f"{no_ground_truth_error(ann_file, len(data['images']), metrics[0])}")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint file {args.checkpoint} does not exist')
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg.launcher = args.launcher
+    if args.eval:
+        check_ground_truth(cfg, args.eval)
     metrics = evaluate_detector(cfg, args.checkpoint, metric_options(args), out=args.out,
                                 evaluate=bool(args.eval or args.format_only),
                                 show_dir=args.show_dir, show_score_thr=args.show_score_thr,

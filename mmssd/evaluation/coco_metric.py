@@ -13,11 +13,12 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
 from terminaltables import AsciiTable
 
 from mmssd.registry import METRICS
 
+from .coco_backends import COCO_BACKENDS, coco_api, make_coco_eval, summarize
+from .ground_truth import NO_GT_CELL, fix_annotation_ids, no_ground_truth_error, num_scored_boxes
 from .img_metas import first_aug_metas
 from .recall import eval_recalls
 from .results2json import results2json
@@ -50,7 +51,8 @@ def classwise_table(precisions: np.ndarray, names: Sequence[str]) -> tuple[str, 
         precision = precisions[:, :, k, 0, -1]
         precision = precision[precision > -1]
         aps.append(float(np.mean(precision)) if precision.size else float('nan'))
-    cells = list(itertools.chain(*[(n, f'{ap:0.3f}') for n, ap in zip(names, aps, strict=True)]))
+    cells = list(itertools.chain(*[(n, NO_GT_CELL if np.isnan(ap) else f'{ap:0.3f}')
+                                   for n, ap in zip(names, aps, strict=True)]))
     num_columns = min(6, len(cells))
     headers = ['category', 'AP'] * (num_columns // 2)
     rows = itertools.zip_longest(*[cells[i::num_columns] for i in range(num_columns)])
@@ -74,6 +76,9 @@ class CocoMetric(BaseMetric):
         format_only: only write the json (needs ``jsonfile_prefix``) and return ``{}``.
         proposal_nums: ``COCOeval.params.maxDets`` (mmdetection 2.x: 100, 300, 1000;
             the AP numbers use the last).
+        backend: ``'pycocotools'`` (default) or ``'faster_coco_eval'`` (the
+            faster-coco-eval package: same numbers, C++ matching; see
+            :mod:`mmssd.evaluation.coco_backends`).
         collect_device, prefix: see :class:`mmengine.evaluator.BaseMetric`.
     """
 
@@ -83,8 +88,14 @@ class CocoMetric(BaseMetric):
                  classwise: bool = False, iou_thrs: Sequence[float] | None = None,
                  metric_items: Sequence[str] | None = None, jsonfile_prefix: str | None = None,
                  format_only: bool = False, proposal_nums: Sequence[int] = (100, 300, 1000),
-                 collect_device: str = 'cpu', prefix: str | None = None):
+                 collect_device: str = 'cpu', prefix: str | None = None,
+                 backend: str = 'pycocotools'):
         super().__init__(collect_device=collect_device, prefix=prefix)
+        if backend not in COCO_BACKENDS:
+            raise ValueError(f'CocoMetric: backend {backend!r} is not supported; choose from '
+                             f'{list(COCO_BACKENDS)}')
+        coco_api(backend)  # a missing package stops here, before any evaluation
+        self.backend = backend
         metrics = [metric] if isinstance(metric, str) else list(metric)
         unsupported = [m for m in metrics if m not in SUPPORTED_METRICS]
         if unsupported:
@@ -145,7 +156,8 @@ class CocoMetric(BaseMetric):
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         """The metrics of the collected ``results``."""
-        coco = _quiet(COCO, self._ann_file())[0]
+        coco = _quiet(coco_api(self.backend)[0], self._ann_file())[0]
+        fix_annotation_ids(coco)  # pycocotools reads a matched annotation id 0 as no match
         is_proposals = bool(results) and isinstance(results[0][1], np.ndarray)
         if is_proposals != (self.metrics == ['proposal_fast']):
             raise ValueError(
@@ -184,29 +196,45 @@ class CocoMetric(BaseMetric):
         if self.format_only:
             return {}
         img_ids = sorted({img_id for img_id, _ in results})
+        self._check_ground_truth(coco, img_ids, cat_ids)
         if not dets:
             print_log('CocoMetric: no detections at all; every metric is 0', logger='current',
                       level=30)
             return self._zeros(coco, cat_ids)
         coco_dt = _quiet(coco.loadRes, dets)[0]
-        coco_eval = COCOeval(coco, coco_dt, 'bbox')
+        coco_eval = make_coco_eval(self.backend, coco, coco_dt)
         coco_eval.params.catIds = cat_ids
         coco_eval.params.imgIds = img_ids
         coco_eval.params.maxDets = self.proposal_nums
         coco_eval.params.iouThrs = self.iou_thrs
         _quiet(coco_eval.evaluate)
         _quiet(coco_eval.accumulate)
-        summary = _quiet(coco_eval.summarize)[1]
+        stats, summary = summarize(coco_eval, self.backend)
         print_log('Evaluating bbox...\n' + summary, logger='current')
-        out = {f'bbox_{item}': float(f'{coco_eval.stats[COCO_METRIC_NAMES[item]]:.3f}')
+        out = {f'bbox_{item}': float(f'{stats[COCO_METRIC_NAMES[item]]:.3f}')
                for item in self.metric_items}
         if self.classwise:
             # COCOeval sorts params.catIds; the precision array follows that order
             out.update(self._classwise(coco, list(coco_eval.params.catIds),
                                        coco_eval.eval['precision']))
-        ap = coco_eval.stats[:6]
+        ap = stats[:6]
         print_log('bbox_mAP_copypaste: ' + ' '.join(f'{a:.3f}' for a in ap), logger='current')
         return out
+
+    def _check_ground_truth(self, coco: COCO, img_ids: list[int], cat_ids: list[int]) -> None:
+        """Raise when ``img_ids`` hold no ground truth at all; warn naming the classes
+        without any scored box (their AP is ``nan``, outside the mean)."""
+        boxes = num_scored_boxes(coco, img_ids, cat_ids)
+        if not any(boxes):
+            raise no_ground_truth_error(self._ann_file(), len(img_ids), 'bbox')
+        names = self._class_names(coco, cat_ids)
+        missing = [name for name, n in zip(names, boxes, strict=True) if n == 0]
+        if missing:
+            print_log(f'CocoMetric: no ground truth for classes {missing} in the '
+                      f'{len(img_ids)} evaluated images of {self._ann_file()}: their AP cannot '
+                      f'be scored ({NO_GT_CELL} in the classwise table) and bbox_mAP averages '
+                      f'the other {len(names) - len(missing)} classes', logger='current',
+                      level=30)
 
     def _class_names(self, coco: COCO, cat_ids: list[int]) -> list[str]:
         return [coco.loadCats(int(c))[0]['name'] for c in cat_ids]
