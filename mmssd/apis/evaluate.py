@@ -38,7 +38,7 @@ def evaluate_detector(cfg: Config, checkpoint: str, metric_options: dict | None 
     if not evaluators and show_dir is None:
         raise ValueError('nothing to do: give `out` or `show_dir`, or set `evaluate=True`')
     kwargs['test_evaluator'] = evaluators
-    runner = make_runner(kwargs, cfg)
+    runner = make_runner(kwargs, cfg, 'test')
     metrics = runner.test()
     close_distributed()
     return metrics

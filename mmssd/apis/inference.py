@@ -14,11 +14,12 @@ import mmcv
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 from torch import nn
 
 from mmssd.datasets.collate import detection_collate
 from mmssd.datasets.pipelines import Compose
+from mmssd.engine.checkpoint import check_checkpoint_fits, install_checkpointing
 from mmssd.engine.config_translation import translate_model
 from mmssd.engine.custom_imports import import_custom_modules
 from mmssd.registry import DATASETS, MODELS
@@ -94,15 +95,23 @@ def init_detector(config: str | Config, checkpoint: str | None = None, device: s
     Returns:
         The model, with ``model.cfg`` (the config) and ``model.CLASSES`` (class names,
         from the checkpoint's ``meta.dataset_meta`` when present, else the test set).
+
+    Raises:
+        mmssd.engine.CheckpointMismatchError: ``checkpoint`` lacks some of the model's
+            tensors or has them in another shape (another model or class count); the
+            message names the keys and shapes.
     """
     register_all_modules()
+    install_checkpointing()
     cfg = _as_config(config, cfg_options)
     model_cfg = translate_model(cfg)
     model_cfg.pop('pretrained', None)  # weights come from `checkpoint` only
     model = MODELS.build(model_cfg)  # no init_weights(): init_cfg is never applied here
     meta = None
     if checkpoint is not None:
-        loaded = load_checkpoint(model, checkpoint, map_location='cpu')
+        loaded = _load_checkpoint(checkpoint, map_location='cpu')
+        check_checkpoint_fits(model, loaded, checkpoint, 'test')
+        _load_checkpoint_to_model(model, loaded)
         meta = loaded.get('meta') if isinstance(loaded, dict) else None
     model.cfg = cfg
     model.CLASSES = _class_names(cfg, meta)

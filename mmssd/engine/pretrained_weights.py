@@ -40,7 +40,6 @@ import torch
 from mmengine.dist import barrier, get_dist_info, get_local_rank
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import (
-    CheckpointLoader,
     _get_mmengine_home,
     _process_mmcls_checkpoint,
     get_deprecated_model_names,
@@ -49,7 +48,7 @@ from mmengine.runner.checkpoint import (
     get_torchvision_models,
 )
 
-from .checkpoint import load_weights_only
+from .checkpoint.weights_only import load_weights_only
 
 #: Seconds to wait for the server's answer (and for each read of the body) before giving up.
 CONNECT_TIMEOUT_S = 10.0
@@ -214,20 +213,7 @@ def load_from_url(filename: str, map_location: Any = None) -> Any:
     return checkpoint
 
 
-#: Schemes served by :func:`load_from_url`.
+#: Schemes served by :func:`load_from_url` (once
+#: :func:`mmssd.engine.checkpoint.install_checkpointing` has run).
 URL_SCHEMES = ('http://', 'https://', 'torchvision://', 'modelzoo://', 'open-mmlab://',
                'openmmlab://', 'mmcls://')
-
-
-def install_checkpoint_loaders() -> None:
-    """Make mmengine load checkpoints the mmssd way: local paths (scheme ``''``) through
-    :func:`~mmssd.engine.checkpoint.load_weights_only`, :data:`URL_SCHEMES` through
-    :func:`load_from_url` (torch.hub's cache, offline-safe). Idempotent."""
-    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
-    CheckpointLoader.register_scheme(prefixes=URL_SCHEMES, loader=load_from_url, force=True)
-
-
-def load_from_local(filename: str, map_location: Any = None) -> Any:
-    """:func:`~mmssd.engine.checkpoint.load_weights_only` under the name mmengine's log
-    line reads (``Loads checkpoint by local backend``: the name after ``load_from_``)."""
-    return load_weights_only(filename, map_location)

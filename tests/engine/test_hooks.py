@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mmssd.engine import CheckInvalidLossHook, NumClassCheckHook
-from mmssd.engine.hooks.checkpoint_hook import point_latest_at
+from mmssd.engine.checkpoint import point_latest_at
 
 
 def fake_runner(num_classes: int, classes: tuple, it: int = 0):

@@ -34,5 +34,5 @@ def use_safe_checkpoint_loaders() -> None:
     """Install mmssd's checkpoint loaders (weights-only, torch.hub's cache, offline-safe)
     before a backbone applies a ``Pretrained`` init, also for models built without
     importing :mod:`mmssd.engine`. Idempotent."""
-    from mmssd.engine.pretrained_weights import install_checkpoint_loaders as install
+    from mmssd.engine.checkpoint import install_checkpoint_loaders as install
     install()

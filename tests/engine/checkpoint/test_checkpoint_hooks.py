@@ -11,7 +11,7 @@ import torch
 from mmssd.apis import build_train_runner, load_config
 from mmssd.datasets import make_demo_dataset
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 EPOCHS = 4
 
 pytestmark = pytest.mark.slow

@@ -9,9 +9,9 @@ import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import _load_checkpoint
 
-import mmssd.engine  # noqa: F401  (installs the safe loader)
 from mmssd.engine.checkpoint import (
     UnsafeCheckpointError,
+    install_checkpointing,
     load_weights_only,
     restore_history_buffers,
     to_weights_only,
@@ -70,6 +70,7 @@ def test_code_in_a_checkpoint_is_never_run(tmp_path):
     path = tmp_path / 'evil.pth'
     with open(path, 'wb') as f:
         pickle.dump({'state_dict': Exploit()}, f, protocol=2)
+    install_checkpointing()
     with pytest.raises(pickle.UnpicklingError):
         _load_checkpoint(str(path), map_location='cpu')  # mmengine's entry point
     assert not marker.exists()

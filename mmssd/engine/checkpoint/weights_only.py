@@ -10,7 +10,7 @@ arbitrary code execution. So mmssd
   buffers after loading (:func:`restore_history_buffers`);
 * loads every checkpoint with ``weights_only=True``, allowing only a few plain data
   classes (:data:`SAFE_GLOBALS`), and never falls back to unsafe loading (local paths and
-  URLs alike: :func:`mmssd.engine.pretrained_weights.install_checkpoint_loaders`).
+  URLs alike, once :func:`mmssd.engine.checkpoint.install_checkpointing` has run).
 """
 from __future__ import annotations
 

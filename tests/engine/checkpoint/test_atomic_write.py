@@ -1,4 +1,5 @@
-"""Checkpoints are written atomically: a killed writer never leaves a truncated file."""
+"""Checkpoints are written atomically: a killed writer never leaves a truncated file, a full
+disk is named and leaves the old file."""
 import os
 import signal
 import subprocess
@@ -11,11 +12,16 @@ import torch
 from mmengine.fileio import get_file_backend
 from mmengine.runner.checkpoint import save_checkpoint
 
-import mmssd.engine  # noqa: F401  (installs the backend)
-from mmssd.engine.atomic_local_backend import AtomicLocalBackend, write_atomically
+from mmssd.engine.checkpoint import (
+    AtomicLocalBackend,
+    DiskFullError,
+    install_checkpointing,
+    write_atomically,
+)
 
 
 def test_mmengine_local_writes_go_through_the_atomic_backend(tmp_path):
+    install_checkpointing()
     assert isinstance(get_file_backend(str(tmp_path / 'a.pth')), AtomicLocalBackend)
     save_checkpoint({'state_dict': {'w': torch.arange(3.)}}, str(tmp_path / 'a.pth'))
     loaded = torch.load(tmp_path / 'a.pth', weights_only=True)
@@ -31,16 +37,21 @@ def test_failed_write_keeps_the_old_file_and_no_temporary(tmp_path, monkeypatch)
         raise OSError(28, 'No space left on device')
 
     monkeypatch.setattr(os, 'fsync', disk_full)
-    with pytest.raises(OSError, match='No space left'):
+    with pytest.raises(DiskFullError) as error:
         write_atomically(b'new' * 1000, target)
+    assert str(error.value) == (f'the disk is full: writing {target} (3000 bytes) failed with '
+                                '"No space left on device"; its previous version is unchanged '
+                                'and no partial file was left')
+    assert error.value.errno == 28 and error.value.filename == str(target)
     assert target.read_bytes() == b'old'
     assert os.listdir(tmp_path) == ['latest_data.bin']
 
 
 WRITER = textwrap.dedent('''
     import sys, torch
-    import mmssd.engine
+    from mmssd.engine.checkpoint import install_checkpointing
     from mmengine.runner.checkpoint import save_checkpoint
+    install_checkpointing()
     path = sys.argv[1]
     i = 0
     while True:
