@@ -26,6 +26,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='metric arguments, e.g. classwise=True jsonfile_prefix=res')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. data.test.samples_per_gpu=8')
+    parser.add_argument('--pr-curve-dir',
+                        help='with --eval bbox: save per-class precision-recall curves to '
+                             'DIR/pr_curves.png')
     parser.add_argument('--show-dir', help='save every test image with its predictions here')
     parser.add_argument('--show-score-thr', type=float, default=0.3,
                         help='smallest score drawn in --show-dir images')
@@ -36,6 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not (args.out or args.eval or args.format_only or args.show_dir):
         parser.error('give at least one of --out, --eval, --format-only and --show-dir')
+    if args.pr_curve_dir and not (args.eval and 'bbox' in args.eval):
+        parser.error('--pr-curve-dir needs --eval bbox (the curves come from the COCO '
+                     'evaluation)')
     if args.out and not args.out.endswith(('.pkl', '.pickle')):
         parser.error(f'--out must be a .pkl or .pickle file, got {args.out}')
     return args
@@ -49,6 +55,8 @@ def metric_options(args: argparse.Namespace) -> dict:
         if 'jsonfile_prefix' not in options:
             raise SystemExit('--format-only needs --eval-options jsonfile_prefix=PATH')
         options['format_only'] = True
+    if args.pr_curve_dir:
+        options['pr_curve_dir'] = args.pr_curve_dir
     return options
 
 

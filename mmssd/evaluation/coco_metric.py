@@ -79,6 +79,8 @@ class CocoMetric(BaseMetric):
         backend: ``'pycocotools'`` (default) or ``'faster_coco_eval'`` (the
             faster-coco-eval package: same numbers, C++ matching; see
             :mod:`mmssd.evaluation.coco_backends`).
+        pr_curve_dir: if given, ``<pr_curve_dir>/pr_curves.png`` gets each class's
+            precision-recall curves from this evaluation (``tools/test.py --pr-curve-dir``).
         collect_device, prefix: see :class:`mmengine.evaluator.BaseMetric`.
     """
 
@@ -89,13 +91,14 @@ class CocoMetric(BaseMetric):
                  metric_items: Sequence[str] | None = None, jsonfile_prefix: str | None = None,
                  format_only: bool = False, proposal_nums: Sequence[int] = (100, 300, 1000),
                  collect_device: str = 'cpu', prefix: str | None = None,
-                 backend: str = 'pycocotools'):
+                 backend: str = 'pycocotools', pr_curve_dir: str | None = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if backend not in COCO_BACKENDS:
             raise ValueError(f'CocoMetric: backend {backend!r} is not supported; choose from '
                              f'{list(COCO_BACKENDS)}')
         coco_api(backend)  # a missing package stops here, before any evaluation
         self.backend = backend
+        self.pr_curve_dir = pr_curve_dir
         metrics = [metric] if isinstance(metric, str) else list(metric)
         unsupported = [m for m in metrics if m not in SUPPORTED_METRICS]
         if unsupported:
@@ -209,6 +212,8 @@ class CocoMetric(BaseMetric):
         coco_eval.params.iouThrs = self.iou_thrs
         _quiet(coco_eval.evaluate)
         _quiet(coco_eval.accumulate)
+        if self.pr_curve_dir is not None:
+            self._save_pr_curves(coco, coco_eval)
         stats, summary = summarize(coco_eval, self.backend)
         print_log('Evaluating bbox...\n' + summary, logger='current')
         out = {f'bbox_{item}': float(f'{stats[COCO_METRIC_NAMES[item]]:.3f}')
@@ -235,6 +240,16 @@ class CocoMetric(BaseMetric):
                       f'be scored ({NO_GT_CELL} in the classwise table) and bbox_mAP averages '
                       f'the other {len(names) - len(missing)} classes', logger='current',
                       level=30)
+
+    def _save_pr_curves(self, coco: COCO, coco_eval) -> None:
+        from mmssd.visualization.pr_curve import plot_pr_curves
+
+        os.makedirs(self.pr_curve_dir, exist_ok=True)
+        path = osp.join(self.pr_curve_dir, 'pr_curves.png')
+        params = coco_eval.params  # precision follows the sorted params.catIds
+        plot_pr_curves(coco_eval.eval['precision'], self._class_names(coco, list(params.catIds)),
+                       params.iouThrs, params.recThrs, path)
+        print_log(f'CocoMetric: precision-recall curves saved to {path}', logger='current')
 
     def _class_names(self, coco: COCO, cat_ids: list[int]) -> list[str]:
         return [coco.loadCats(int(c))[0]['name'] for c in cat_ids]
