@@ -16,7 +16,8 @@ CONFIG = str(REPO / 'configs/demo/ssdlite_mobilenetv2_demo.py')
 pytestmark = pytest.mark.usefixtures('torch_single_thread')
 
 
-@pytest.mark.parametrize('config', [CONFIG, str(REPO / 'configs/demo/faster_rcnn_r18_fpn_demo.py')])
+@pytest.mark.parametrize('config', [CONFIG, *(str(REPO / 'configs/demo' / name) for name in (
+    'faster_rcnn_r18_fpn_demo.py', 'cascade_rcnn_r18_fpn_demo.py'))])
 def test_benchmark_times_batches_after_warmup(config: str, tmp_path: Path, capsys):
     make_demo_dataset(str(tmp_path), num_train=0, num_val=4, seed=0)
     runs = load_tool('tools/analysis_tools/benchmark.py').main(

@@ -56,7 +56,8 @@ def test_ssd300_mult_adds_match_torchvision_and_params_match_model(capsys):
     assert result['mult_adds'] == pytest.approx(hooked, rel=0.01)
 
 
-@pytest.mark.parametrize('demo', ['ssdlite_mobilenetv2_demo.py', 'faster_rcnn_r18_fpn_demo.py'])
+@pytest.mark.parametrize('demo', ['ssdlite_mobilenetv2_demo.py', 'faster_rcnn_r18_fpn_demo.py',
+                                  'cascade_rcnn_r18_fpn_demo.py'])
 def test_demo_model_square_shape_and_convention(demo, capsys):
     """The count covers every layer; a two-stage model's includes its RoI head on 1000 boxes
     (mmdetection's convention)."""

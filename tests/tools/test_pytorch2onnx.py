@@ -61,3 +61,12 @@ def test_shape_other_than_the_pipeline_is_refused(tmp_path: Path):
         load_tool('tools/deployment/pytorch2onnx.py').main(
             [str(REPO / 'configs/demo/ssdlite_mobilenetv2_demo.py'), '--output-file',
              str(tmp_path / 'x.onnx'), '--shape', '300', '300'])
+
+
+@pytest.mark.parametrize('demo', ['faster_rcnn_r18_fpn_demo.py', 'cascade_rcnn_r18_fpn_demo.py'])
+def test_two_stage_models_are_refused_with_what_is_supported(demo: str, tmp_path: Path):
+    with pytest.raises(SystemExit, match='supports single-stage detectors .*builds a '
+                                         '(FasterRCNN|CascadeRCNN)'):
+        load_tool('tools/deployment/pytorch2onnx.py').main(
+            [str(REPO / 'configs/demo' / demo), '--output-file', str(tmp_path / 'x.onnx')])
+    assert not (tmp_path / 'x.onnx').exists()
