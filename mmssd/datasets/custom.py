@@ -27,6 +27,7 @@ from torch.utils.data import Dataset
 from mmssd.registry import DATASETS
 
 from .annotation_files import check_ann_file, check_img_prefix, load_annotation_file
+from .bad_images import BadImageLog
 from .box_sanity import as_boxes, as_labels, box_sanity_message, sanitize_ann
 from .issue_log import IssueLog, warn_annotations
 from .pipelines import Compose
@@ -65,6 +66,11 @@ class CustomDataset(Dataset):
             classes (neither ``bboxes`` nor ``bboxes_ignore``).
         file_client_args: kept for 2.x compatibility (a non-disk backend skips the
             ``img_prefix`` existence check).
+        skip_bad_images: in train mode, replace an image that cannot be read or decoded
+            (an ``OSError`` from the pipeline: missing, unreadable, corrupt, truncated)
+            by another of its aspect-ratio group, with one warning for the whole run
+            (:mod:`mmssd.datasets.bad_images`); ``num_skipped_images`` counts them.
+            Default: the error, which names the file. Test mode always raises.
 
     Raises:
         TypeError: ``ann_file`` is a list (see :func:`mmssd.datasets.build_dataset`).
@@ -80,7 +86,7 @@ class CustomDataset(Dataset):
                  None = None, data_root: str | None = None, img_prefix: str = '',
                  seg_prefix: str | None = None, proposal_file: str | None = None,
                  test_mode: bool = False, filter_empty_gt: bool = True,
-                 file_client_args: dict | None = None):
+                 file_client_args: dict | None = None, skip_bad_images: bool = False):
         self.data_root = data_root
         self.ann_file = _join_root(data_root, ann_file)
         self.img_prefix = _join_root(data_root, img_prefix)
@@ -89,6 +95,7 @@ class CustomDataset(Dataset):
         self.test_mode = test_mode
         self.filter_empty_gt = filter_empty_gt
         self.file_client_args = file_client_args
+        self.bad_images = BadImageLog(type(self).__name__) if skip_bad_images else None
         self.CLASSES = self.get_classes(classes)
         check_ann_file(self.ann_file, ann_file, data_root)
         check_img_prefix(self.img_prefix, img_prefix, data_root, file_client_args)
@@ -249,6 +256,11 @@ class CustomDataset(Dataset):
         pool = np.where(self.flag == self.flag[idx])[0]
         return int(np.random.choice(pool))
 
+    @property
+    def num_skipped_images(self) -> int:
+        """Unreadable images skipped so far (``skip_bad_images``), by all loader workers."""
+        return 0 if self.bad_images is None else self.bad_images.count
+
     def __len__(self) -> int:
         return len(self.data_infos)
 
@@ -256,7 +268,13 @@ class CustomDataset(Dataset):
         if self.test_mode:
             return self.prepare_test_img(idx)
         for _ in range(1000):
-            data = self.prepare_train_img(idx)
+            try:
+                data = self.prepare_train_img(idx)
+            except OSError as error:
+                if self.bad_images is None:
+                    raise
+                self.bad_images.record(self.ann_location(idx), error)
+                data = None
             if data is not None:
                 return data
             idx = self._rand_another(idx)

@@ -64,6 +64,7 @@ train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Resize', img_scale=(64, 64), keep_ratio=False),
+    dict(type='RandomFlip', flip_ratio=0.0),
     dict(type='Normalize', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
          to_rgb=True),
     dict(type='DefaultFormatBundle'),
