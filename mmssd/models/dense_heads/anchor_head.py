@@ -31,6 +31,7 @@ from torch import Tensor, nn
 from mmssd.registry import MODELS, TASK_UTILS
 
 from ..utils import bbox2result, multiclass_nms, pad_instances, reduce_mean, scale_factors_tensor
+from ..utils.cfg_keys import build_checked, check_cfg_keys, check_nms_cfg, require_cfg_key
 
 # classification losses with which mmdetection uses no sampler (``self.sampling = False``)
 NON_SAMPLING_LOSSES = ('FocalLoss', 'GHMC', 'QualityFocalLoss')
@@ -94,7 +95,17 @@ class AnchorHead(BaseModule):
             ``img_shape`` grown by that many pixels), ``pos_weight``, ``debug`` (unused).
         test_cfg: ``nms_pre``, ``nms``, ``score_thr``, ``max_per_img``, ``min_bbox_size``.
         init_cfg: mmengine init config (default normal(std=0.01) convs).
+
+    Unknown keys in ``train_cfg`` (:attr:`TRAIN_CFG_KEYS`), ``test_cfg``
+    (:attr:`TEST_CFG_KEYS`), ``test_cfg.nms`` and the task-module configs raise
+    :class:`~mmssd.models.utils.cfg_keys.ConfigKeyError` with the closest known key.
     """
+
+    #: Keys of ``train_cfg`` this head reads (``debug`` is accepted and ignored).
+    TRAIN_CFG_KEYS: tuple[str, ...] = ('assigner', 'sampler', 'allowed_border', 'pos_weight')
+    #: Keys of ``test_cfg`` this head reads.
+    TEST_CFG_KEYS: tuple[str, ...] = ('nms_pre', 'nms', 'score_thr', 'max_per_img',
+                                      'min_bbox_size')
 
     def __init__(self, num_classes: int, in_channels: int | Sequence[int],
                  feat_channels: int = 256, anchor_generator: dict | None = None,
@@ -111,22 +122,34 @@ class AnchorHead(BaseModule):
         if bbox_coder is None:
             bbox_coder = {'type': 'DeltaXYWHBBoxCoder', 'clip_border': True,
                           'target_means': [.0, .0, .0, .0], 'target_stds': [1.0, 1.0, 1.0, 1.0]}
+        self.check_cfgs(train_cfg, test_cfg)
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.feat_channels = feat_channels
-        self.prior_generator = TASK_UTILS.build(anchor_generator)
+        self.prior_generator = build_checked(TASK_UTILS, anchor_generator, 'anchor_generator')
         self.num_base_priors = self.prior_generator.num_base_priors
         self.reg_decoded_bbox = reg_decoded_bbox
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
         self._init_losses(loss_cls, loss_bbox)
         self._init_layers()
-        self.bbox_coder = TASK_UTILS.build(bbox_coder)
+        self.bbox_coder = build_checked(TASK_UTILS, bbox_coder, 'bbox_coder')
         if train_cfg:
-            self.assigner = TASK_UTILS.build(train_cfg['assigner'])
+            self.assigner = build_checked(
+                TASK_UTILS, require_cfg_key(train_cfg, 'assigner', 'train_cfg'),
+                'train_cfg.assigner')
             sampler = train_cfg.get('sampler') if self.sampling else None
-            self.sampler = TASK_UTILS.build(sampler or {'type': 'PseudoSampler'})
+            self.sampler = build_checked(TASK_UTILS, sampler or {'type': 'PseudoSampler'},
+                                         'train_cfg.sampler')
         self._anchor_cache: tuple[tuple, list[Tensor]] | None = None
+
+    def check_cfgs(self, train_cfg: dict | None, test_cfg: dict | None) -> None:
+        """Refuse unknown keys of ``train_cfg`` / ``test_cfg`` and a bad ``test_cfg.nms``
+        (:class:`~mmssd.models.utils.cfg_keys.ConfigKeyError`, paths relative to the head)."""
+        check_cfg_keys(train_cfg, self.TRAIN_CFG_KEYS, 'train_cfg')
+        check_cfg_keys(test_cfg, self.TEST_CFG_KEYS, 'test_cfg')
+        if test_cfg and 'nms' in test_cfg:
+            check_nms_cfg(test_cfg['nms'], 'test_cfg.nms')
 
     # ----------------------------------------------------------------------------- layers
     def _init_losses(self, loss_cls: dict | None, loss_bbox: dict | None) -> None:
@@ -363,8 +386,12 @@ class AnchorHead(BaseModule):
                                                   cfg.get('nms_pre', -1))
         if rescale:
             bboxes = bboxes / scale_factors_tensor(img_metas, bboxes)
+        score_thr = require_cfg_key(cfg, 'score_thr', 'test_cfg', 'the score detections must '
+                                    'exceed')
+        nms_cfg = require_cfg_key(cfg, 'nms', 'test_cfg', "e.g. dict(type='nms', "
+                                  'iou_threshold=0.45)')
         return [
-            multiclass_nms(bboxes[i], scores[i], cfg['score_thr'], cfg['nms'],
+            multiclass_nms(bboxes[i], scores[i], score_thr, nms_cfg,
                            cfg.get('max_per_img', -1), cfg.get('min_bbox_size', 0))
             for i in range(bboxes.size(0))
         ]

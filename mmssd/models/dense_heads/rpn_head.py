@@ -20,7 +20,13 @@ from torchvision.ops import nms
 
 from mmssd.registry import MODELS
 
-from ..utils.cfg_keys import check_cfg_keys
+from ..utils.cfg_keys import (
+    NMS_KEYS,
+    ConfigKeyError,
+    check_cfg_keys,
+    invalid_cfg_value,
+    require_cfg_key,
+)
 from ..utils.multiclass_nms import best_first_nms, per_class_nms
 from ..utils.scale_factors import scale_factors_tensor
 from .anchor_head import AnchorHead
@@ -39,7 +45,7 @@ class ProposalCfg(NamedTuple):
     min_bbox_size: float
 
 
-def resolve_proposal_cfg(cfg: dict) -> ProposalCfg:
+def resolve_proposal_cfg(cfg: dict, where: str = 'test_cfg') -> ProposalCfg:
     """Read ``rpn_proposal`` / ``test_cfg.rpn`` with both mmdetection 2.x key sets.
 
     2.14+ keys: ``nms_pre`` (default -1: all), ``nms=dict(type='nms', iou_threshold)``,
@@ -49,40 +55,41 @@ def resolve_proposal_cfg(cfg: dict) -> ProposalCfg:
     ``nms_post``, the final count of mmdetection < 2.14, is ignored as 2.14+ ignores it,
     unless neither ``max_per_img`` nor ``max_num`` is given. ``nms_across_levels=True`` (or
     ``nms.class_agnostic=True``) runs one NMS over all levels instead of one per level
-    (mmdetection 2.x ignores ``nms_across_levels``). Unknown keys raise ``KeyError``.
+    (mmdetection 2.x ignores ``nms_across_levels``). Unknown, missing and contradicting
+    keys raise :class:`~mmssd.models.utils.cfg_keys.ConfigKeyError` at ``where`` (the path
+    of ``cfg``).
     """
     cfg = dict(cfg)
-    check_cfg_keys(cfg, PROPOSAL_KEYS, 'the RPN proposal config (rpn_proposal / test_cfg.rpn)')
+    check_cfg_keys(cfg, PROPOSAL_KEYS, where)
     if 'nms' not in cfg or 'max_num' in cfg or 'nms_thr' in cfg:
         warnings.warn('In rpn_proposal or test_cfg, nms_thr has been moved to a dict named nms '
                       'as iou_threshold and max_num has been renamed as max_per_img; the old '
                       'names are deprecated (as in mmdetection 2.x).', stacklevel=3)
     nms_cfg = dict(cfg.get('nms') or {})
+    check_cfg_keys(nms_cfg, NMS_KEYS, f'{where}.nms')
     if 'nms_thr' in cfg:
         if 'iou_threshold' in nms_cfg and nms_cfg['iou_threshold'] != cfg['nms_thr']:
-            raise ValueError(f"nms_thr={cfg['nms_thr']} and nms.iou_threshold="
-                             f"{nms_cfg['iou_threshold']} disagree; delete nms_thr")
+            raise invalid_cfg_value('nms_thr', f"nms_thr={cfg['nms_thr']} and nms.iou_threshold="
+                                    f"{nms_cfg['iou_threshold']} disagree; delete nms_thr", where)
         nms_cfg.setdefault('iou_threshold', cfg['nms_thr'])
     if nms_cfg.pop('type', 'nms') != 'nms':
-        raise ValueError(f"only nms type 'nms' is supported, got {cfg['nms']['type']!r}")
-    if 'iou_threshold' not in nms_cfg:
-        raise KeyError("the RPN proposal config needs nms=dict(type='nms', iou_threshold=...) "
-                       f'(or nms_thr), got {cfg}')
-    iou_threshold = float(nms_cfg.pop('iou_threshold'))
-    across_levels = bool(nms_cfg.pop('class_agnostic', False) or
+        raise invalid_cfg_value('type', f"only nms type 'nms' is supported, got "
+                                f"{cfg['nms']['type']!r}", f'{where}.nms')
+    iou_threshold = float(require_cfg_key(
+        nms_cfg, 'iou_threshold', f'{where}.nms',
+        "the RPN proposal config needs nms=dict(type='nms', iou_threshold=...) (or nms_thr)"))
+    across_levels = bool(nms_cfg.get('class_agnostic', False) or
                          cfg.get('nms_across_levels', False))
-    nms_cfg.pop('split_thr', None)  # an mmcv speed setting, the same result
-    if nms_cfg:
-        raise KeyError(f'unsupported nms options {sorted(nms_cfg)}')
     if 'max_num' in cfg and 'max_per_img' in cfg and cfg['max_num'] != cfg['max_per_img']:
-        raise ValueError(f"max_num={cfg['max_num']} and max_per_img={cfg['max_per_img']} "
-                         'disagree; delete max_num')
+        raise invalid_cfg_value('max_num', f"max_num={cfg['max_num']} and max_per_img="
+                                f"{cfg['max_per_img']} disagree; delete max_num", where)
     for key in ('max_per_img', 'max_num', 'nms_post'):
         if key in cfg:
             max_per_img = int(cfg[key])
             break
     else:
-        raise KeyError(f'the RPN proposal config needs max_per_img, got {cfg}')
+        raise ConfigKeyError(where, 'max_per_img', 'missing', detail='the proposals kept per '
+                             'image')
     return ProposalCfg(int(cfg.get('nms_pre', -1)), iou_threshold, across_levels, max_per_img,
                        float(cfg.get('min_bbox_size', 0)))
 
@@ -137,6 +144,15 @@ class RPNHead(AnchorHead):
             loss_bbox=loss_bbox or {'type': 'L1Loss', 'loss_weight': 1.0},
             train_cfg=train_cfg, test_cfg=test_cfg,
             init_cfg=init_cfg or {'type': 'Normal', 'layer': 'Conv2d', 'std': 0.01})
+
+    def check_cfgs(self, train_cfg: dict | None, test_cfg: dict | None) -> None:
+        """Refuse unknown ``train_cfg`` keys and a bad proposal config (``test_cfg``,
+        :func:`resolve_proposal_cfg`) when the head is built."""
+        check_cfg_keys(train_cfg, self.TRAIN_CFG_KEYS, 'train_cfg')
+        if test_cfg is not None:
+            with warnings.catch_warnings():  # deprecated keys warn when they are used
+                warnings.simplefilter('ignore')
+                resolve_proposal_cfg(test_cfg, 'test_cfg')
 
     def _init_layers(self) -> None:
         num_priors = self._same_priors_per_level()

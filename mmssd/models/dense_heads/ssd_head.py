@@ -23,6 +23,7 @@ from mmssd.registry import MODELS
 
 from ..losses import hard_negative_sum, smooth_l1_loss, weight_reduce_loss
 from ..utils import scale_factors_tensor
+from ..utils.cfg_keys import invalid_cfg_value, require_cfg_key
 from .anchor_head import AnchorHead, AnchorTargets, levels_to_batch
 
 # SSD's targets are the shared anchor head's; the old names stay importable from here
@@ -55,6 +56,8 @@ class SSDHead(AnchorHead):
         init_cfg: mmengine init config (default Xavier uniform for convs).
     """
 
+    TRAIN_CFG_KEYS = AnchorHead.TRAIN_CFG_KEYS + ('smoothl1_beta', 'neg_pos_ratio')
+
     def __init__(self, num_classes: int = 80,
                  in_channels: Sequence[int] = (512, 1024, 512, 256, 256, 256),
                  stacked_convs: int = 0, feat_channels: int = 256, use_depthwise: bool = False,
@@ -75,8 +78,9 @@ class SSDHead(AnchorHead):
             bbox_coder = {'type': 'DeltaXYWHBBoxCoder', 'clip_border': True,
                           'target_means': [.0, .0, .0, .0], 'target_stds': [1.0, 1.0, 1.0, 1.0]}
         if train_cfg and train_cfg.get('allowed_border', -1) >= 0:
-            raise ValueError('SSDHead supports only allowed_border=-1 (every anchor '
-                             f"takes part in assignment), got {train_cfg['allowed_border']}")
+            raise invalid_cfg_value('allowed_border', 'SSDHead supports only -1 (every anchor '
+                                    f"takes part in assignment), got {train_cfg['allowed_border']}",
+                                    'train_cfg')
         # read by _init_layers, which the base constructor calls
         self.stacked_convs = stacked_convs
         self.use_depthwise = use_depthwise
@@ -87,6 +91,13 @@ class SSDHead(AnchorHead):
                          anchor_generator=anchor_generator, bbox_coder=bbox_coder,
                          reg_decoded_bbox=reg_decoded_bbox, train_cfg=train_cfg,
                          test_cfg=test_cfg, init_cfg=init_cfg)
+
+    def check_cfgs(self, train_cfg: dict | None, test_cfg: dict | None) -> None:
+        """:meth:`AnchorHead.check_cfgs`; SSD's loss also needs ``train_cfg.neg_pos_ratio``."""
+        super().check_cfgs(train_cfg, test_cfg)
+        if train_cfg:
+            require_cfg_key(train_cfg, 'neg_pos_ratio', 'train_cfg',
+                            'negatives kept per positive by hard negative mining (3 in SSD)')
 
     # ----------------------------------------------------------------------------- layers
     def _init_losses(self, loss_cls: dict | None, loss_bbox: dict | None) -> None:

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from mmssd.registry import MODELS
 
 from ..utils import check_cfg_keys
+from ..utils.cfg_keys import cfg_path
 from .base import BaseDetector
 
 
@@ -49,8 +50,10 @@ class RPN(BaseDetector):
         if rpn_head is None:
             raise ValueError('an RPN detector needs an rpn_head')
         train_cfg, test_cfg = train_cfg or {}, test_cfg or {}
-        self.bbox_head = MODELS.build(dict(rpn_head, train_cfg=train_cfg.get('rpn'),
-                                           test_cfg=test_cfg.get('rpn')))
+        with cfg_path('model.rpn_head', roots={'train_cfg': 'model.train_cfg.rpn',
+                                               'test_cfg': 'model.test_cfg.rpn'}):
+            self.bbox_head = MODELS.build(dict(rpn_head, train_cfg=train_cfg.get('rpn'),
+                                               test_cfg=test_cfg.get('rpn')))
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
         self._finish_init()

@@ -9,6 +9,7 @@ from torch import Tensor
 
 from mmssd.registry import MODELS
 
+from ..utils.cfg_keys import cfg_path
 from .base import BaseDetector
 
 
@@ -36,7 +37,12 @@ class SingleStageDetector(BaseDetector):
                          channels_last, compile)
         if bbox_head is None:
             raise ValueError('a single-stage detector needs a bbox_head')
-        self.bbox_head = MODELS.build(dict(bbox_head, train_cfg=train_cfg, test_cfg=test_cfg))
+        # config errors of the head name their place: model.train_cfg.assigner.pos_iou_th,
+        # model.bbox_head.anchor_generator.ratios, ...
+        with cfg_path('model.bbox_head', roots={'train_cfg': 'model.train_cfg',
+                                                'test_cfg': 'model.test_cfg'}):
+            self.bbox_head = MODELS.build(dict(bbox_head, train_cfg=train_cfg,
+                                               test_cfg=test_cfg))
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
         self._finish_init()

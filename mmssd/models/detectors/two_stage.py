@@ -1,6 +1,7 @@
 """Two-stage detectors: backbone -> neck -> RPN head (proposals) -> RoI head (boxes)."""
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -9,7 +10,9 @@ from torch import Tensor
 
 from mmssd.registry import MODELS
 
+from ..dense_heads.rpn_head import resolve_proposal_cfg
 from ..utils import bbox2roi, check_cfg_keys
+from ..utils.cfg_keys import cfg_path
 from .base import BaseDetector
 
 #: Proposals per image that :meth:`TwoStageDetector.forward_tensor` feeds the RoI head, as
@@ -49,13 +52,21 @@ class TwoStageDetector(BaseDetector):
         check_cfg_keys(test_cfg, ('rpn', 'rcnn'), 'model.test_cfg')
         train_cfg, test_cfg = train_cfg or {}, test_cfg or {}
         if rpn_head is not None:
-            self.rpn_head = MODELS.build(dict(rpn_head, train_cfg=train_cfg.get('rpn'),
-                                              test_cfg=test_cfg.get('rpn')))
+            with cfg_path('model.rpn_head', roots={'train_cfg': 'model.train_cfg.rpn',
+                                                   'test_cfg': 'model.test_cfg.rpn'}):
+                self.rpn_head = MODELS.build(dict(rpn_head, train_cfg=train_cfg.get('rpn'),
+                                                  test_cfg=test_cfg.get('rpn')))
+        if train_cfg.get('rpn_proposal') is not None:
+            with warnings.catch_warnings():  # deprecated keys warn when they are used
+                warnings.simplefilter('ignore')
+                resolve_proposal_cfg(train_cfg['rpn_proposal'], 'model.train_cfg.rpn_proposal')
         if roi_head is None:
             raise ValueError('a two-stage detector needs a roi_head (use RPN for '
                              'proposals only)')
-        self.roi_head = MODELS.build(dict(roi_head, train_cfg=train_cfg.get('rcnn'),
-                                          test_cfg=test_cfg.get('rcnn')))
+        with cfg_path('model.roi_head', roots={'train_cfg': 'model.train_cfg.rcnn',
+                                               'test_cfg': 'model.test_cfg.rcnn'}):
+            self.roi_head = MODELS.build(dict(roi_head, train_cfg=train_cfg.get('rcnn'),
+                                              test_cfg=test_cfg.get('rcnn')))
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
         self._finish_init()

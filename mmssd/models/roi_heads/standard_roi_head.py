@@ -17,6 +17,7 @@ from mmssd.registry import MODELS, TASK_UTILS
 
 from ..task_modules import SamplingResult
 from ..utils import bbox2result, bbox2roi, check_cfg_keys
+from ..utils.cfg_keys import build_checked, cfg_path, check_nms_cfg, require_cfg_key
 
 _TRAIN_KEYS = ('assigner', 'sampler', 'pos_weight', 'debug')
 _TEST_KEYS = ('score_thr', 'nms', 'max_per_img')
@@ -24,8 +25,9 @@ _MASK_KEYS = ('mask_size', 'mask_thr_binary')
 
 
 def check_rcnn_cfg(cfg: dict | None, allowed: Sequence[str], name: str) -> None:
-    """Raise on keys of an R-CNN ``train_cfg`` / ``test_cfg`` that the box branch does not
-    use: NotImplementedError for mask keys, KeyError for any other."""
+    """Raise on keys of an R-CNN ``train_cfg`` / ``test_cfg`` (at path ``name``) that the
+    box branch does not use: NotImplementedError for mask keys,
+    :class:`~mmssd.models.utils.cfg_keys.ConfigKeyError` for any other or a bad ``nms``."""
     if cfg is None:
         return
     masks = sorted(set(cfg) & set(_MASK_KEYS))
@@ -33,6 +35,8 @@ def check_rcnn_cfg(cfg: dict | None, allowed: Sequence[str], name: str) -> None:
         raise NotImplementedError(f'{name} has mask keys {masks}: mask branches are not '
                                   'implemented in mmssd (box detection only)')
     check_cfg_keys(cfg, allowed, name)
+    if 'nms' in cfg:
+        check_nms_cfg(cfg['nms'], f'{name}.nms')
 
 
 def assign_and_sample(assigner, sampler, proposal_list: Sequence[Tensor],
@@ -133,20 +137,23 @@ class StandardRoIHead(BaseModule):
                                           f'(box detection only), got {key}={value!r}')
         if bbox_roi_extractor is None or bbox_head is None:
             raise ValueError('StandardRoIHead needs bbox_roi_extractor and bbox_head configs')
-        check_rcnn_cfg(train_cfg, _TRAIN_KEYS, 'roi_head train_cfg (train_cfg.rcnn)')
-        check_rcnn_cfg(test_cfg, _TEST_KEYS, 'roi_head test_cfg (test_cfg.rcnn)')
+        check_rcnn_cfg(train_cfg, _TRAIN_KEYS, 'train_cfg')
+        check_rcnn_cfg(test_cfg, _TEST_KEYS, 'test_cfg')
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
         self.pretrained = pretrained
-        self.bbox_roi_extractor = MODELS.build(bbox_roi_extractor)
-        self.bbox_head = MODELS.build(bbox_head)
+        with cfg_path('bbox_roi_extractor'):
+            self.bbox_roi_extractor = MODELS.build(bbox_roi_extractor)
+        with cfg_path('bbox_head'):
+            self.bbox_head = MODELS.build(bbox_head)
         self.bbox_assigner = self.bbox_sampler = None
         if train_cfg is not None:
-            for key in ('assigner', 'sampler'):
-                if key not in train_cfg:
-                    raise KeyError(f'roi_head train_cfg (train_cfg.rcnn) needs {key!r}')
-            self.bbox_assigner = TASK_UTILS.build(train_cfg['assigner'])
-            self.bbox_sampler = TASK_UTILS.build(train_cfg['sampler'])
+            self.bbox_assigner = build_checked(
+                TASK_UTILS, require_cfg_key(train_cfg, 'assigner', 'train_cfg'),
+                'train_cfg.assigner')
+            self.bbox_sampler = build_checked(
+                TASK_UTILS, require_cfg_key(train_cfg, 'sampler', 'train_cfg'),
+                'train_cfg.sampler')
 
     @property
     def with_bbox(self) -> bool:

@@ -14,12 +14,24 @@ from torch import Tensor
 
 from mmssd.registry import TASK_UTILS
 
+from ..utils.cfg_keys import invalid_cfg_value
 
-def _pair(value: float | Sequence[float]) -> tuple[float, float]:
+
+def _pair(value: float | Sequence[float], key: str = 'strides') -> tuple[float, float]:
+    """``(w, h)`` of a number or a pair (``key``: the config key, for the error)."""
     if isinstance(value, Sequence):
-        assert len(value) == 2, value
+        if len(value) != 2:
+            raise invalid_cfg_value(key, f'each entry must be a number or a (w, h) pair, got '
+                                    f'{value!r}')
         return value[0], value[1]
     return value, value
+
+
+def _check_per_level(key: str, values: Sequence, num_levels: int) -> None:
+    """Raise naming ``key`` unless it has one entry per level."""
+    if len(values) != num_levels:
+        raise invalid_cfg_value(key, f'expected one entry per level ({num_levels} levels from '
+                                f'strides), got {len(values)}: {list(values)!r}')
 
 
 @TASK_UTILS.register_module()
@@ -43,18 +55,22 @@ class AnchorGenerator:
                  scales_per_octave: int | None = None,
                  centers: Sequence[tuple[float, float]] | None = None,
                  center_offset: float = 0.) -> None:
-        if center_offset != 0:
-            assert centers is None, 'center cannot be set when center_offset != 0'
+        if center_offset != 0 and centers is not None:
+            raise invalid_cfg_value('centers', f'cannot be set together with center_offset='
+                                    f'{center_offset}')
         if not 0 <= center_offset <= 1:
-            raise ValueError(f'center_offset should be in [0, 1], got {center_offset}')
+            raise invalid_cfg_value('center_offset', f'expected a value in [0, 1], got '
+                                    f'{center_offset}')
         if centers is not None:
-            assert len(centers) == len(strides)
+            _check_per_level('centers', centers, len(strides))
         self.strides = [_pair(stride) for stride in strides]
         self.base_sizes = ([min(stride) for stride in self.strides]
                            if base_sizes is None else list(base_sizes))
-        assert len(self.base_sizes) == len(self.strides)
+        _check_per_level('base_sizes', self.base_sizes, len(self.strides))
         if (scales is None) == (octave_base_scale is None):
-            raise ValueError('give either scales or octave_base_scale with scales_per_octave')
+            raise invalid_cfg_value('scales', 'give either scales or octave_base_scale with '
+                                    f'scales_per_octave, got scales={scales!r}, '
+                                    f'octave_base_scale={octave_base_scale!r}')
         if scales is not None:
             self.scales = torch.Tensor(scales)
         else:
@@ -127,7 +143,9 @@ class AnchorGenerator:
                     dtype: torch.dtype = torch.float32,
                     device: torch.device | str = 'cpu') -> list[Tensor]:
         """Per level, anchors ``(H_l * W_l * A_l, 4)`` for feature maps of ``featmap_sizes``."""
-        assert len(featmap_sizes) == self.num_levels, (len(featmap_sizes), self.num_levels)
+        if len(featmap_sizes) != self.num_levels:
+            raise ValueError(f'{len(featmap_sizes)} feature maps for {self.num_levels} anchor '
+                             f'levels: {list(featmap_sizes)}')
         return [
             self.single_level_grid_priors(featmap_sizes[i], i, dtype=dtype, device=device)
             for i in range(self.num_levels)
@@ -223,9 +241,10 @@ class SSDAnchorGenerator(AnchorGenerator):
                  min_sizes: Sequence[int] | None = None, max_sizes: Sequence[int] | None = None,
                  basesize_ratio_range: tuple[float, float] = (0.15, 0.9),
                  input_size: int = 300, scale_major: bool = True) -> None:
-        assert len(strides) == len(ratios), (strides, ratios)
+        _check_per_level('ratios', ratios, len(strides))
         if (min_sizes is None) != (max_sizes is None):
-            raise ValueError('give both min_sizes and max_sizes, or neither')
+            raise invalid_cfg_value('min_sizes', 'give both min_sizes and max_sizes, or neither; '
+                                    f'got min_sizes={min_sizes!r}, max_sizes={max_sizes!r}')
         self.strides = [_pair(stride) for stride in strides]
         self.centers = [(stride[0] / 2., stride[1] / 2.) for stride in self.strides]
         self.input_size = input_size
@@ -233,7 +252,8 @@ class SSDAnchorGenerator(AnchorGenerator):
         if min_sizes is None:
             min_sizes, max_sizes = ssd_anchor_sizes(input_size, self.basesize_ratio_range,
                                                     self.num_levels)
-        assert len(min_sizes) == len(max_sizes) == len(strides), (min_sizes, max_sizes)
+        _check_per_level('min_sizes', min_sizes, len(strides))
+        _check_per_level('max_sizes', max_sizes, len(strides))
         self.base_sizes = list(min_sizes)
         self.max_sizes = list(max_sizes)
         self.scales = [torch.Tensor([1., np.sqrt(max_size / min_size)])

@@ -39,7 +39,9 @@ class AssignResult:
         """Prepend the ``G`` ground truths as priors matched to themselves (one image, in
         place, as mmdetection's ``add_gt_``): ``gt_inds`` becomes ``[1..G, old]``,
         ``max_overlaps`` ``[1]*G + old`` and ``labels`` ``[gt_labels, old]``."""
-        assert self.gt_inds.dim() == 1, 'add_gt_ works on the result of one image'
+        if self.gt_inds.dim() != 1:
+            raise ValueError('add_gt_ works on the result of one image; gt_inds has shape '
+                             f'{tuple(self.gt_inds.shape)}')
         self_inds = torch.arange(1, len(gt_labels) + 1, dtype=torch.long,
                                  device=self.gt_inds.device)
         self.gt_inds = torch.cat([self_inds, self.gt_inds])

@@ -93,7 +93,9 @@ class DeltaXYWHBBoxCoder:
 
     def encode(self, bboxes: Tensor, gt_bboxes: Tensor) -> Tensor:
         """Deltas ``(..., 4)`` that map ``bboxes (..., 4)`` onto ``gt_bboxes (..., 4)``."""
-        assert bboxes.shape == gt_bboxes.shape, (bboxes.shape, gt_bboxes.shape)
+        if bboxes.shape != gt_bboxes.shape:
+            raise ValueError(f'bboxes {tuple(bboxes.shape)} and gt_bboxes '
+                             f'{tuple(gt_bboxes.shape)} must have the same shape')
         return bbox2delta(bboxes, gt_bboxes, self.means, self.stds)
 
     def decode(self, bboxes: Tensor, pred_bboxes: Tensor,

@@ -6,6 +6,7 @@ from torch import Tensor
 
 from mmssd.registry import TASK_UTILS
 
+from ..utils.cfg_keys import build_checked
 from .assign_result import AssignResult
 
 
@@ -47,11 +48,14 @@ class MaxIoUAssigner:
         self.ignore_iof_thr = ignore_iof_thr
         self.ignore_wrt_candidates = ignore_wrt_candidates
         self.match_low_quality = match_low_quality
-        self.iou_calculator = TASK_UTILS.build(iou_calculator or {'type': 'BboxOverlaps2D'})
+        self.iou_calculator = build_checked(
+            TASK_UTILS, iou_calculator or {'type': 'BboxOverlaps2D'}, 'iou_calculator')
 
     def assign(self, bboxes: Tensor, gt_bboxes: Tensor, gt_bboxes_ignore: Tensor | None = None,
                gt_labels: Tensor | None = None) -> AssignResult:
-        """Assign priors ``bboxes (N, 4)`` of one image to ``gt_bboxes (G, 4)``.
+        """Assign priors ``bboxes (N, 4)`` of one image to ``gt_bboxes (G, 4)``: the RoI
+        heads' per-image proposals (:func:`~mmssd.models.roi_heads.standard_roi_head.
+        assign_and_sample`); one image of :meth:`assign_batched`.
 
         Returns an :class:`AssignResult` with ``(N,)`` fields.
         """

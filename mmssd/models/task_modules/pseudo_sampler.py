@@ -37,15 +37,17 @@ class SamplingResult:
 
 @TASK_UTILS.register_module()
 class PseudoSampler:
-    """Takes all positives and all negatives of an assignment."""
+    """Takes all positives and all negatives of an assignment (no arguments).
 
-    def __init__(self, **kwargs) -> None:
-        if kwargs:
-            raise TypeError(f'PseudoSampler takes no arguments, got {sorted(kwargs)}')
+    :meth:`sample_batched` serves the dense heads (a batch sharing its anchors);
+    :meth:`sample` serves the RoI heads' per-image proposals
+    (:func:`~mmssd.models.roi_heads.standard_roi_head.assign_and_sample`).
+    """
 
-    def sample(self, assign_result: AssignResult, bboxes: Tensor,
-               gt_bboxes: Tensor) -> SamplingResult:
-        """Sampling result of one image: priors ``bboxes (N, 4)``, ``gt_bboxes (G, 4)``."""
+    def sample(self, assign_result: AssignResult, bboxes: Tensor, gt_bboxes: Tensor,
+               gt_labels: Tensor | None = None) -> SamplingResult:
+        """Sampling result of one image: priors ``bboxes (N, 4)``, ``gt_bboxes (G, 4)``
+        (``gt_labels`` is accepted for the samplers' common call and not needed)."""
         pos_inds = torch.nonzero(assign_result.gt_inds > 0, as_tuple=False).squeeze(-1)
         neg_inds = torch.nonzero(assign_result.gt_inds == 0, as_tuple=False).squeeze(-1)
         pos_assigned = assign_result.gt_inds[pos_inds] - 1

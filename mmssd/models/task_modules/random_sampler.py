@@ -12,7 +12,8 @@ from .pseudo_sampler import SamplingResult
 
 def random_choice(gallery: Tensor, num: int) -> Tensor:
     """``num`` distinct random elements of the 1-D ``gallery`` (``torch.randperm``)."""
-    assert len(gallery) >= num
+    if len(gallery) < num:
+        raise ValueError(f'cannot draw {num} distinct elements from {len(gallery)}')
     perm = torch.randperm(gallery.numel(), device=gallery.device)[:num]
     return gallery[perm]
 
@@ -38,11 +39,12 @@ class RandomSampler:
     them when there are fewer); then ``num - num_sampled_pos`` negatives, at most
     ``int(neg_pos_ub * max(1, num_sampled_pos))`` when ``neg_pos_ub >= 0``.
 
-    :meth:`sample` works on one image and, with ``add_gt_as_proposals``, first prepends the
-    ground truths to the priors (and to the assignment, in place, as mmdetection does).
-    :meth:`sample_batched` samples every image of a batched assignment at once, with the
-    same budgets, but never adds ground truths as proposals (the priors are shared by the
-    images there).
+    :meth:`sample` works on one image (the RoI heads' per-image proposals,
+    :func:`~mmssd.models.roi_heads.standard_roi_head.assign_and_sample`) and, with
+    ``add_gt_as_proposals``, first prepends the ground truths to the priors (and to the
+    assignment, in place, as mmdetection does). :meth:`sample_batched` (the RPN's anchors)
+    samples every image of a batched assignment at once, with the same budgets, but never
+    adds ground truths as proposals (the priors are shared by the images there).
 
     Randomness comes from torch's global generator (seed it with ``torch.manual_seed``).
 
@@ -54,9 +56,7 @@ class RandomSampler:
     """
 
     def __init__(self, num: int, pos_fraction: float, neg_pos_ub: float = -1,
-                 add_gt_as_proposals: bool = True, **kwargs) -> None:
-        if kwargs:
-            raise TypeError(f'RandomSampler got unexpected arguments {sorted(kwargs)}')
+                 add_gt_as_proposals: bool = True) -> None:
         self.num = num
         self.pos_fraction = pos_fraction
         self.neg_pos_ub = neg_pos_ub

@@ -7,6 +7,8 @@ import torch
 from torch import Tensor
 from torchvision.ops import nms
 
+from .cfg_keys import check_nms_cfg
+
 
 def multiclass_nms(multi_bboxes: Tensor, multi_scores: Tensor, score_thr: float, nms_cfg: dict,
                    max_num: int = -1, min_bbox_size: float = 0) -> tuple[Tensor, Tensor]:
@@ -17,21 +19,17 @@ def multiclass_nms(multi_bboxes: Tensor, multi_scores: Tensor, score_thr: float,
         multi_scores: ``(n, C+1)`` scores; the last column (background) is dropped.
         score_thr: keep (box, class) pairs scoring above this.
         nms_cfg: ``dict(type='nms', iou_threshold=...)``; ``class_agnostic=True`` suppresses
-            across classes.
+            across classes; ``split_thr`` (an mmcv speed setting) changes nothing. Other
+            keys raise :class:`~mmssd.models.utils.cfg_keys.ConfigKeyError`.
         max_num: keep at most this many detections (``-1``: all).
         min_bbox_size: drop boxes whose width or height is below this (``0``: keep all).
 
     Returns:
         ``dets (k, 5)`` ``[x1, y1, x2, y2, score]`` sorted by score, and ``labels (k,)``.
     """
-    nms_cfg = dict(nms_cfg)
-    nms_type = nms_cfg.pop('type', 'nms')
-    if nms_type != 'nms':
-        raise ValueError(f"only nms type 'nms' is supported, got {nms_type!r}")
-    iou_threshold = nms_cfg.pop('iou_threshold')
-    class_agnostic = nms_cfg.pop('class_agnostic', False)
-    if nms_cfg:
-        raise ValueError(f'unsupported nms options: {sorted(nms_cfg)}')
+    check_nms_cfg(nms_cfg, 'nms')
+    iou_threshold = nms_cfg['iou_threshold']
+    class_agnostic = nms_cfg.get('class_agnostic', False)
     num_classes = multi_scores.size(1) - 1
     scores = multi_scores[:, :-1]
     keep_mask = scores > score_thr

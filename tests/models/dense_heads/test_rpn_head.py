@@ -15,6 +15,7 @@ from test_ssd_head import encode, flatten_levels  # same directory
 from torchvision.ops import batched_nms
 
 from mmssd.registry import MODELS, TASK_UTILS
+from mmssd.utils.config_error import ConfigError
 
 REFERENCE = (Path(__file__).parents[3] / '..' / 'shared' / 'reference'
              / 'mmdet_two_stage_state_dicts.json')
@@ -241,10 +242,10 @@ def test_nms_across_levels_and_test_cfg_rescale():
 
 
 @pytest.mark.parametrize('cfg,error,match', [
-    (dict(TEST_CFG, score_thr=0.05), KeyError, 'score_thr'),
+    (dict(TEST_CFG, score_thr=0.05), ConfigError, '`test_cfg.score_thr`'),
     (dict(TEST_CFG, nms_thr=0.7), ValueError, 'nms_thr'),
     (dict(TEST_CFG, max_num=30), ValueError, 'max_num'),
-    ({'nms_pre': 10, 'max_per_img': 5}, KeyError, 'iou_threshold'),
+    ({'nms_pre': 10, 'max_per_img': 5}, ConfigError, '`test_cfg.nms.iou_threshold` is missing'),
     (dict(TEST_CFG, nms={'type': 'soft_nms', 'iou_threshold': 0.5}), ValueError, 'soft_nms'),
 ])
 def test_bad_proposal_configs_raise_naming_the_key(cfg, error, match):

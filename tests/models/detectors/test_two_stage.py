@@ -9,6 +9,7 @@ from mmengine.config import Config
 from test_channels_last import assert_same_detections  # same directory (on sys.path)
 
 from mmssd.registry import MODELS
+from mmssd.utils.config_error import ConfigError
 
 DEMO = 'configs/demo/faster_rcnn_r18_fpn_demo.py'
 SIZE = 96
@@ -120,7 +121,8 @@ def test_channels_last_gives_the_same_detections(batch):
 def test_misspelt_train_cfg_key_is_named():
     cfg = demo_cfg()
     cfg['train_cfg']['rpn_proposals'] = cfg['train_cfg'].pop('rpn_proposal')
-    with pytest.raises(KeyError, match="'rpn_proposals'.*did you mean 'rpn_proposal'"):
+    with pytest.raises(ConfigError,
+                       match="`model.train_cfg.rpn_proposals`; did you mean 'rpn_proposal'"):
         MODELS.build(cfg)
 
 

@@ -14,6 +14,7 @@ from torchvision.ops import batched_nms
 from mmssd.models.roi_heads import StandardRoIHead
 from mmssd.models.roi_heads.standard_roi_head import assign_and_sample, sampled_rois
 from mmssd.models.utils import bbox2result
+from mmssd.utils.config_error import ConfigError
 
 NUM_CLASSES = 3
 STDS = torch.tensor([0.1, 0.1, 0.2, 0.2])
@@ -255,9 +256,10 @@ def test_simple_test_formats_results_and_handles_empty_proposals():
                          mask_size=28)), NotImplementedError, 'mask_size'),
     (dict(train_cfg=dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=.5, neg_iou_thr=.5),
                          sampler=dict(type='RandomSampler', num=8, pos_fraction=.25),
-                         pos_weigth=1)), KeyError, 'pos_weigth'),
+                         pos_weigth=1)), ConfigError,
+     "`train_cfg.pos_weigth`; did you mean 'pos_weight'"),
     (dict(train_cfg=dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=.5, neg_iou_thr=.5))),
-     KeyError, 'sampler'),
+     ConfigError, '`train_cfg.sampler` is missing'),
     (dict(test_cfg=dict(score_thr=0.05, nms=dict(type='nms', iou_threshold=0.5),
                         max_per_img=100, mask_thr_binary=0.5)), NotImplementedError,
      'mask_thr_binary'),

@@ -19,6 +19,7 @@ from mmssd.registry import MODELS, TASK_UTILS
 from ...task_modules import SamplingResult
 from ...task_modules.delta_xywh_bbox_coder import clip_bboxes
 from ...utils import multiclass_nms, scale_factors_tensor
+from ...utils.cfg_keys import build_checked
 
 
 def accuracy(pred: Tensor, target: Tensor) -> Tensor:
@@ -83,9 +84,9 @@ class BBoxHead(BaseModule):
         self.num_classes = num_classes
         self.reg_class_agnostic = reg_class_agnostic
         self.reg_decoded_bbox = reg_decoded_bbox
-        self.bbox_coder = TASK_UTILS.build(bbox_coder or {
+        self.bbox_coder = build_checked(TASK_UTILS, bbox_coder or {
             'type': 'DeltaXYWHBBoxCoder', 'clip_border': True,
-            'target_means': [0., 0., 0., 0.], 'target_stds': [0.1, 0.1, 0.2, 0.2]})
+            'target_means': [0., 0., 0., 0.], 'target_stds': [0.1, 0.1, 0.2, 0.2]}, 'bbox_coder')
         self.loss_cls = MODELS.build(loss_cls or {
             'type': 'CrossEntropyLoss', 'use_sigmoid': False, 'loss_weight': 1.0})
         if getattr(self.loss_cls, 'use_sigmoid', False):
