@@ -1,11 +1,13 @@
 """Registries: children of mmengine's roots, and helpful errors for unknown types."""
 import pytest
 import torch
+from mmengine.hooks import CheckpointHook
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
 from torch import nn
 
 from mmssd.registry import HOOKS, MODELS, OPTIMIZERS, UnknownTypeError
+from mmssd.utils import register_all_modules
 
 
 @MODELS.register_module()
@@ -26,7 +28,9 @@ def test_builds_own_and_mmengine_types():
     assert neck.conv.in_channels == 3
     optimizer = OPTIMIZERS.build(dict(type='SGD', lr=0.1, params=neck.parameters()))
     assert isinstance(optimizer, torch.optim.SGD)
-    assert HOOKS.get('CheckpointHook').__module__.startswith('mmssd')  # mmssd's override wins
+    register_all_modules()
+    assert HOOKS.get('CheckpointHook') is CheckpointHook  # mmssd's own is LatestCheckpointHook
+    assert HOOKS.get('LatestCheckpointHook').__module__ == 'mmssd.engine.checkpoint.hooks'
     assert HOOKS.get('IterTimerHook').__module__.startswith('mmengine')
 
 

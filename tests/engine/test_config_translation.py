@@ -91,7 +91,7 @@ def test_loops_evaluator_and_hooks():
                                        val_interval=2, val_begin=1)
     assert kwargs['val_evaluator'] == dict(type='CocoMetric', metric='bbox', classwise=True)
     hooks = kwargs['default_hooks']
-    assert hooks['checkpoint'] == dict(type='CheckpointHook', interval=2, max_keep_ckpts=3,
+    assert hooks['checkpoint'] == dict(type='LatestCheckpointHook', interval=2, max_keep_ckpts=3,
                                        by_epoch=True, save_best='auto')
     assert hooks['logger'] == dict(type='LoggerHook', interval=10)
     assert [h['type'] for h in kwargs['custom_hooks']][-1] == 'EMAHook'

@@ -112,6 +112,9 @@ class LatestCheckpointHook(CheckpointHook):
                 save_param_scheduler=self.save_param_scheduler, meta=meta,
                 by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
         except DiskFullError as error:
+            self.last_ckpt = previous
+            if previous is not None:
+                runner.message_hub.update_info('last_ckpt', previous)
             _raise_with_newest(error, previous)
         if not is_main_process():
             return
@@ -123,16 +126,30 @@ class LatestCheckpointHook(CheckpointHook):
                                                      self.filename_tmpl.format(stale)))
 
     def _save_best_checkpoint(self, runner, metrics: dict) -> None:
-        """mmengine's, with the previous best removed only after the new one is saved."""
+        """mmengine's, with the previous best removed only after the new one is saved; a
+        failed save leaves the best score and path as they were."""
+        if not self.save_best:
+            return
         backend = self.file_backend
         self.file_backend = deferred = _DeferredRemoval(backend)
+        info = runner.message_hub.runtime_info
+        before = (getattr(self, 'best_ckpt_path', None),
+                  dict(getattr(self, 'best_ckpt_path_dict', {})),
+                  {k: v for k, v in info.items() if k.startswith('best_')})
         try:
             super()._save_best_checkpoint(runner, metrics)
-        except DiskFullError as error:
-            _raise_with_newest(error, self.last_ckpt)
+        except BaseException as error:
+            self.best_ckpt_path, self.best_ckpt_path_dict = before[:2]
+            for key in [k for k in info if k.startswith('best_')]:
+                del info[key]
+            info.update(before[2])
+            if isinstance(error, DiskFullError):
+                _raise_with_newest(error, self.last_ckpt)
+            raise
         finally:
             self.file_backend = backend
-        current = {self.best_ckpt_path, *getattr(self, 'best_ckpt_path_dict', {}).values()}
+        current = {getattr(self, 'best_ckpt_path', None),
+                   *getattr(self, 'best_ckpt_path_dict', {}).values()}
         for path in deferred.removed:
             if path not in current:
                 self._remove(path)
@@ -156,7 +173,3 @@ def _raise_with_newest(error: DiskFullError, newest: str | None) -> None:
     named.names_newest = True
     raise named from error
 
-
-# TODO(checkpoint consolidation): remove once config_translation names LatestCheckpointHook;
-# until then `checkpoint_config` still asks for 'CheckpointHook'.
-HOOKS.register_module(name='CheckpointHook', module=LatestCheckpointHook)

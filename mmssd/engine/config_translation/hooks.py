@@ -22,8 +22,9 @@ LOGGER_BACKENDS = {
 def translate_hooks(cfg: Config, by_epoch: bool) -> dict:
     """``default_hooks`` and ``custom_hooks`` of a training run.
 
-    ``checkpoint_config`` -> the checkpoint hook (``by_epoch`` defaults to the runner's,
-    as mmcv 1.x's IterBasedRunner does), with ``evaluation.save_best``/``rule``;
+    ``checkpoint_config`` (any ``type`` in it, e.g. ``'CheckpointHook'``, is replaced) ->
+    :class:`~mmssd.engine.checkpoint.LatestCheckpointHook` (``by_epoch`` defaults to the
+    runner's, as mmcv 1.x's IterBasedRunner does), with ``evaluation.save_best``/``rule``;
     ``custom_hooks`` follow :data:`MMSSD_HOOKS`. The logger's ``interval`` comes from
     ``log_config.interval`` through :data:`~.common.TRAIN_RENAMES`.
     """
@@ -40,7 +41,7 @@ def translate_hooks(cfg: Config, by_epoch: bool) -> dict:
         timer=dict(type='IterTimerHook'),
         logger=dict(type='LoggerHook'),
         param_scheduler=dict(type='ParamSchedulerHook'),
-        checkpoint=dict(type='CheckpointHook', **checkpoint),
+        checkpoint=dict(type='LatestCheckpointHook', **checkpoint),
         sampler_seed=dict(type='DistSamplerSeedHook'),
     )
     custom_hooks = plain(MMSSD_HOOKS) + list(plain(cfg.get('custom_hooks') or []))

@@ -1,22 +1,100 @@
-"""``checkpoint_config.max_keep_ckpts`` never removes the best or the newest checkpoint,
-and ``latest.pth`` follows the newest complete one."""
+"""``LatestCheckpointHook``: ``checkpoint_config.max_keep_ckpts`` never removes the best or
+the newest checkpoint, old files go only after the new one is complete (also when the save
+fails), and ``latest.pth`` / ``last_checkpoint`` follow the newest complete one."""
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
+from mmengine.config import Config
+from mmengine.logging import MessageHub, MMLogger
 
 from mmssd.apis import build_train_runner, load_config
 from mmssd.datasets import make_demo_dataset
+from mmssd.engine.checkpoint import DiskFullError, LatestCheckpointHook, write_atomically
+from mmssd.engine.config_translation.hooks import translate_hooks
+from mmssd.registry import HOOKS
+from mmssd.utils import register_all_modules
 
 REPO = Path(__file__).resolve().parents[3]
 EPOCHS = 4
 
-pytestmark = pytest.mark.slow
+
+def test_checkpoint_config_builds_mmssds_hook_whatever_type_it_names():
+    register_all_modules()
+    cfg = Config(dict(checkpoint_config=dict(type='CheckpointHook', interval=3)))
+    hook_cfg = translate_hooks(cfg, by_epoch=True)['default_hooks']['checkpoint']
+    assert hook_cfg == dict(type='LatestCheckpointHook', interval=3, by_epoch=True)
+    assert type(HOOKS.build(hook_cfg)) is LatestCheckpointHook
 
 
+class FakeRunner(SimpleNamespace):
+    """What the hook uses of a runner; ``save_checkpoint`` writes ``epoch`` into the file
+    atomically, records the folder's files at that moment, and fails with a full disk
+    for the file names in ``disk_full_for``."""
+
+    def __init__(self, work_dir: Path, name: str) -> None:
+        super().__init__(work_dir=str(work_dir), epoch=0, iter=0, seen=[], disk_full_for=(),
+                         message_hub=MessageHub.get_instance(name),
+                         logger=MMLogger.get_instance(name))
+
+    def save_checkpoint(self, out_dir, filename, *args, **kwargs) -> None:
+        self.seen.append(sorted(os.listdir(out_dir)))
+        data = str(self.epoch).encode()
+        if filename in self.disk_full_for:
+            raise DiskFullError(errno.ENOSPC, f'disk full at {filename}', filename)
+        write_atomically(data, Path(out_dir) / filename)
+
+
+def files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_new_checkpoint_is_complete_before_the_old_one_goes(tmp_path: Path):
+    runner = FakeRunner(tmp_path, 'save_then_prune')
+    hook = LatestCheckpointHook(interval=1, max_keep_ckpts=1)
+    hook.before_train(runner)
+    for epoch in (1, 2):
+        runner.epoch = epoch
+        hook._save_checkpoint_with_step(runner, epoch, dict(epoch=epoch))
+    assert runner.seen[1] == ['epoch_1.pth', 'last_checkpoint', 'latest.pth']  # during save 2
+    assert files(tmp_path) == ['epoch_2.pth', 'last_checkpoint', 'latest.pth']
+    assert (tmp_path / 'last_checkpoint').read_text() == str(tmp_path / 'epoch_2.pth')
+    assert os.readlink(tmp_path / 'latest.pth') == 'epoch_2.pth'
+    assert runner.message_hub.get_info('keep_ckpt_ids') == [2]
+
+
+def test_previous_best_stays_when_the_new_best_cannot_be_written(tmp_path: Path):
+    runner = FakeRunner(tmp_path, 'best_disk_full')
+    hook = LatestCheckpointHook(interval=1, save_best='acc', rule='greater')
+    hook.before_train(runner)
+    runner.epoch = 1
+    hook._save_checkpoint_with_step(runner, 1, dict(epoch=1))
+    hook._save_best_checkpoint(runner, dict(acc=0.5))
+    assert files(tmp_path) == ['best_acc_epoch_1.pth', 'epoch_1.pth', 'last_checkpoint',
+                               'latest.pth']
+    runner.epoch = 2
+    hook._save_checkpoint_with_step(runner, 2, dict(epoch=2))
+    runner.disk_full_for = ('best_acc_epoch_2.pth',)
+    with pytest.raises(DiskFullError) as error:
+        hook._save_best_checkpoint(runner, dict(acc=0.7))
+    assert str(error.value) == (
+        f'disk full at best_acc_epoch_2.pth; the newest complete checkpoint is still '
+        f'{tmp_path}/epoch_2.pth (latest.pth, last_checkpoint). Free space on that disk (or '
+        'train with --work-dir on another disk), then continue with --auto-resume')
+    assert files(tmp_path) == ['best_acc_epoch_1.pth', 'epoch_1.pth', 'epoch_2.pth',
+                               'last_checkpoint', 'latest.pth']
+    runner.disk_full_for = ()
+    hook._save_best_checkpoint(runner, dict(acc=0.8))  # room again: the old best goes now
+    assert files(tmp_path) == ['best_acc_epoch_2.pth', 'epoch_1.pth', 'epoch_2.pth',
+                               'last_checkpoint', 'latest.pth']
+
+
+@pytest.mark.slow
 def test_old_checkpoints_go_best_and_latest_stay(tmp_path: Path):
     root = tmp_path / 'demo'
     make_demo_dataset(root, num_train=8, num_val=4, seed=5)
