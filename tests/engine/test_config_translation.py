@@ -48,7 +48,8 @@ def test_dataloaders_from_data_dict():
     kwargs = translate_train_config(base_cfg())
     train, val = kwargs['train_dataloader'], kwargs['val_dataloader']
     assert (train['batch_size'], train['num_workers']) == (8, 2)
-    assert train['sampler'] == dict(type='DefaultSampler', shuffle=True)
+    # mmdetection 2.x's aspect-ratio grouped sampler, full batches of samples_per_gpu
+    assert train['sampler'] == dict(type='mmssd.GroupSampler', samples_per_gpu=8)
     assert train['collate_fn'] == dict(type='mmssd.detection_collate')
     assert val['batch_size'] == 4 and val['sampler']['shuffle'] is False
     assert 'samples_per_gpu' not in val['dataset']

@@ -51,7 +51,9 @@ def dataloader_config(data: dict, split: str, shuffle: bool, default_batch: int)
     ``samples_per_gpu`` -> ``batch_size`` and ``workers_per_gpu`` -> ``num_workers``
     (from ``data.<split>_dataloader``, else the val/test dataset config for the batch
     size, else ``data``); every other key of ``data.<split>_dataloader`` is a DataLoader
-    argument that wins over the defaults set here.
+    argument that wins over the defaults set here. Training batches come from
+    :class:`~mmssd.datasets.GroupSampler` (mmdetection 2.x's): full batches of one
+    aspect-ratio group, never a last batch of one image.
     """
     if split not in data:
         raise ConfigError(f'config key `data.{split}` is missing')
@@ -67,7 +69,8 @@ def dataloader_config(data: dict, split: str, shuffle: bool, default_batch: int)
         num_workers=workers,
         persistent_workers=workers > 0,
         pin_memory=pin_memory(),
-        sampler=dict(type='DefaultSampler', shuffle=shuffle),
+        sampler=(dict(type='mmssd.GroupSampler', samples_per_gpu=batch)
+                 if split == 'train' and shuffle else dict(type='DefaultSampler', shuffle=shuffle)),
         # mmengine looks collate functions up in its root registry: name the scope
         collate_fn=dict(type='mmssd.detection_collate'),
         worker_init_fn=dict(type='mmssd.seed_worker'),
