@@ -64,7 +64,9 @@ class SSDVGG(BaseModule):
             {'type': 'Kaiming', 'layer': 'Conv2d'},
             {'type': 'Constant', 'val': 1, 'layer': 'BatchNorm2d'},
             {'type': 'Normal', 'std': 0.01, 'layer': 'Linear'}]))
-        assert max(out_indices) <= len(VGG_STAGE_BLOCKS[depth]), out_indices
+        if max(out_indices) > len(VGG_STAGE_BLOCKS[depth]):
+            raise ValueError(f'out_indices {tuple(out_indices)} exceed the '
+                             f'{len(VGG_STAGE_BLOCKS[depth])} stages of VGG{depth}')
         self.depth = depth
         self.out_indices = tuple(out_indices)
         layers = make_vgg_layers(depth, ceil_mode, with_last_pool)
@@ -78,7 +80,9 @@ class SSDVGG(BaseModule):
         ]
         self.features = nn.Sequential(*layers)
         self.out_feature_indices = tuple(out_feature_indices)
-        assert max(self.out_feature_indices) < len(self.features), out_feature_indices
+        if max(self.out_feature_indices) >= len(self.features):
+            raise ValueError(f'out_feature_indices {self.out_feature_indices} must index the '
+                             f'{len(self.features)} layers of the VGG features')
 
     def init_weights(self) -> None:
         """Apply ``init_cfg``; a ``Pretrained`` one reads its file weights-only."""

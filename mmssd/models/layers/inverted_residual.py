@@ -31,14 +31,16 @@ class InvertedResidual(BaseModule):
                  act_cfg: dict | None = None, with_cp: bool = False,
                  init_cfg: dict | list | None = None) -> None:
         super().__init__(init_cfg)
-        assert stride in (1, 2), f'stride must be 1 or 2, got {stride}'
+        if stride not in (1, 2):
+            raise ValueError(f'stride must be 1 or 2, got {stride}')
         norm_cfg = {'type': 'BN'} if norm_cfg is None else norm_cfg
         act_cfg = {'type': 'ReLU'} if act_cfg is None else act_cfg
         self.with_res_shortcut = stride == 1 and in_channels == out_channels
         self.with_cp = with_cp
         self.with_expand_conv = with_expand_conv
-        if not with_expand_conv:
-            assert mid_channels == in_channels
+        if not with_expand_conv and mid_channels != in_channels:
+            raise ValueError(f'without an expand conv mid_channels ({mid_channels}) must '
+                             f'equal in_channels ({in_channels})')
         common = {'conv_cfg': conv_cfg, 'norm_cfg': norm_cfg}
         if with_expand_conv:
             self.expand_conv = ConvModule(in_channels, mid_channels, 1, stride=1, padding=0,

@@ -62,7 +62,9 @@ class FocalLoss(nn.Module):
                 if weight.size(0) == loss.size(0):  # per-sample weights
                     weight = weight.view(-1, 1)
                 else:  # flattened (N * C,) weights
-                    assert weight.numel() == loss.numel()
+                    if weight.numel() != loss.numel():
+                        raise ValueError(f'weight {tuple(weight.shape)} fits neither the loss '
+                                         f'{tuple(loss.shape)} nor its samples')
                     weight = weight.view(loss.size(0), -1)
             weight = weight.float()
         return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)

@@ -44,7 +44,9 @@ class GIoULoss(nn.Module):
                 weight = weight.unsqueeze(1)
             return (pred * weight).sum()
         if weight is not None and weight.dim() > 1:
-            assert weight.shape == pred.shape, (weight.shape, pred.shape)
+            if weight.shape != pred.shape:
+                raise ValueError(f'weight {tuple(weight.shape)} and pred {tuple(pred.shape)} '
+                                 'must have the same shape')
             weight = weight.mean(-1)
         loss = giou_loss(pred, target, self.eps)
         return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)

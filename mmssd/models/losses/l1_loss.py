@@ -11,7 +11,9 @@ from .utils import ElementwiseLoss
 
 def l1_loss(pred: Tensor, target: Tensor) -> Tensor:
     """Element-wise ``|pred - target|``."""
-    assert pred.size() == target.size(), (pred.size(), target.size())
+    if pred.size() != target.size():
+        raise ValueError(f'pred {tuple(pred.size())} and target {tuple(target.size())} must '
+                         'have the same shape')
     return torch.abs(pred - target)
 
 

@@ -11,8 +11,11 @@ from .utils import ElementwiseLoss
 
 def smooth_l1_loss(pred: Tensor, target: Tensor, beta: float = 1.0) -> Tensor:
     """Element-wise smooth L1: ``0.5 d^2 / beta`` where ``d < beta``, else ``d - 0.5 beta``."""
-    assert beta > 0, f'beta must be positive, got {beta}'
-    assert pred.size() == target.size(), (pred.size(), target.size())
+    if beta <= 0:
+        raise ValueError(f'beta must be positive, got {beta}')
+    if pred.size() != target.size():
+        raise ValueError(f'pred {tuple(pred.size())} and target {tuple(target.size())} must '
+                         'have the same shape')
     diff = torch.abs(pred - target)
     return torch.where(diff < beta, 0.5 * diff * diff / beta, diff - 0.5 * beta)
 

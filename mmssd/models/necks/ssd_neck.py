@@ -48,10 +48,18 @@ class SSDNeck(BaseModule):
         super().__init__(init_cfg)
         in_channels, out_channels = tuple(in_channels), tuple(out_channels)
         act_cfg = {'type': 'ReLU'} if act_cfg is None else act_cfg
-        assert len(out_channels) > len(in_channels), (in_channels, out_channels)
-        assert len(out_channels) - len(in_channels) == len(level_strides), level_strides
-        assert len(level_strides) == len(level_paddings), (level_strides, level_paddings)
-        assert in_channels == out_channels[:len(in_channels)], (in_channels, out_channels)
+        if len(out_channels) <= len(in_channels):
+            raise ValueError(f'out_channels {out_channels} must add levels to in_channels '
+                             f'{in_channels}')
+        if len(out_channels) - len(in_channels) != len(level_strides):
+            raise ValueError(f'level_strides {tuple(level_strides)} needs one entry per extra '
+                             f'level ({len(out_channels) - len(in_channels)})')
+        if len(level_strides) != len(level_paddings):
+            raise ValueError(f'level_strides {tuple(level_strides)} and level_paddings '
+                             f'{tuple(level_paddings)} must have the same length')
+        if in_channels != out_channels[:len(in_channels)]:
+            raise ValueError(f'out_channels {out_channels} must start with in_channels '
+                             f'{in_channels}')
         if l2_norm_scale:
             self.l2_norm = L2Norm(in_channels[0], l2_norm_scale)
         self.extra_layers = nn.ModuleList()

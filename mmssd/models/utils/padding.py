@@ -11,7 +11,8 @@ def pad_instances(tensors: list[Tensor], pad_value: float = 0) -> tuple[Tensor, 
 
     Returns the padded tensor and a ``(B, max(n_i))`` bool mask, True at real entries.
     """
-    assert tensors, 'need at least one tensor'
+    if not tensors:
+        raise ValueError('pad_instances needs at least one tensor')
     padded = pad_sequence(list(tensors), batch_first=True, padding_value=pad_value)
     lengths = torch.tensor([t.size(0) for t in tensors], device=padded.device)
     valid = torch.arange(padded.size(1), device=padded.device)[None, :] < lengths[:, None]
