@@ -59,7 +59,7 @@ class StateDictDifferences:
         """The differences, a few keys of each kind with their shapes."""
         parts = []
         if self.mismatched:
-            shown = [f'{k}: checkpoint {tuple(c)}, model {tuple(m)}'
+            shown = [f'{k} (checkpoint {_shape(c)}, model {_shape(m)})'
                      for k, c, m in self.mismatched]
             parts.append(f'{len(shown)} of another shape ({_listed(shown)})')
         if self.missing:
@@ -69,6 +69,11 @@ class StateDictDifferences:
             parts.append(f'{len(self.unexpected)} not in the model '
                          f'({_listed(self.unexpected)})')
         return '; '.join(parts)
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    """``(24, 48, 1, 1)`` -> ``'24x48x1x1'`` (``'scalar'`` for ``()``)."""
+    return 'x'.join(map(str, shape)) or 'scalar'
 
 
 def _listed(items: list[str]) -> str:
