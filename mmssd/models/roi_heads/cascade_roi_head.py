@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from mmengine.model import BaseModule
-from torch import Tensor, nn
+from mmengine.model import BaseModule, ModuleList
+from torch import Tensor
 
 from mmssd.registry import MODELS, TASK_UTILS
 
@@ -61,6 +61,8 @@ class CascadeRoIHead(BaseModule):
         bbox_roi_extractor: one config shared by every stage (built ``S`` times, no
             parameters) or a list of ``S``.
         bbox_head: one config (built ``S`` times) or a list of ``S``.
+        (Both are held in mmengine ``ModuleList``s, so ``init_weights`` reaches every
+        stage's ``init_cfg``.)
         mask_roi_extractor, mask_head, shared_head: not implemented (must be None).
         train_cfg: list of ``S`` R-CNN ``train_cfg`` dicts (``assigner``, ``sampler``,
             ``pos_weight``, ``debug``).
@@ -93,10 +95,10 @@ class CascadeRoIHead(BaseModule):
         self.num_stages = num_stages
         self.stage_loss_weights = [float(w) for w in stage_loss_weights]
         self.pretrained = pretrained
-        self.bbox_roi_extractor = nn.ModuleList(
+        self.bbox_roi_extractor = ModuleList(
             MODELS.build(cfg) for cfg in _per_stage(bbox_roi_extractor, num_stages,
                                                     'bbox_roi_extractor'))
-        self.bbox_head = nn.ModuleList(
+        self.bbox_head = ModuleList(
             MODELS.build(cfg) for cfg in _per_stage(bbox_head, num_stages, 'bbox_head'))
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg

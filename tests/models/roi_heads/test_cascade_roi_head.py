@@ -235,3 +235,12 @@ def test_refine_bboxes_rejects_rois_of_unknown_images():
     with pytest.raises(ValueError, match='3 images but 2 img_metas'):
         head.bbox_head[0].refine_bboxes(rois, torch.zeros(3, dtype=torch.long),
                                         torch.zeros(3, 4), [torch.zeros(0)] * 2, METAS)
+
+
+def test_init_weights_reaches_every_stage():
+    head = build_head()
+    head.init_weights()
+    for bbox_head in head.bbox_head:  # mmdetection's init: fc_cls normal std 0.01, bias 0
+        assert bbox_head.fc_cls.weight.std() == pytest.approx(0.01, rel=0.2)
+        assert bbox_head.fc_reg.weight.std() == pytest.approx(0.001, rel=0.2)
+        assert float(bbox_head.fc_cls.bias.abs().max()) == 0
