@@ -1,5 +1,5 @@
 """Pipeline transforms (registered in ``mmssd.registry.TRANSFORMS`` on import)."""
-from .box_ops import bbox_flip, bbox_overlaps
+from .albu import Albu
 from .compose import Compose
 from .formatting import (
     DEFAULT_META_KEYS,
@@ -28,6 +28,6 @@ __all__ = [
     'Compose', 'LoadImageFromFile', 'LoadAnnotations', 'Resize', 'RandomFlip', 'Normalize',
     'Pad', 'PhotoMetricDistortion', 'Expand', 'MinIoURandomCrop', 'RandomCrop',
     'DefaultFormatBundle', 'ImageToTensor', 'ToTensor', 'Collect', 'MultiScaleFlipAug',
-    'DEFAULT_META_KEYS', 'to_tensor', 'bbox_flip', 'bbox_overlaps', 'VirtualCanvas',
-    'ImageDecodeError', 'decode_image', 'jpeg_is_truncated',
+    'DEFAULT_META_KEYS', 'to_tensor', 'VirtualCanvas',
+    'ImageDecodeError', 'decode_image', 'jpeg_is_truncated', 'Albu',
 ]
