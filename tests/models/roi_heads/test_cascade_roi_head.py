@@ -241,6 +241,6 @@ def test_init_weights_reaches_every_stage():
     head = build_head()
     head.init_weights()
     for bbox_head in head.bbox_head:  # mmdetection's init: fc_cls normal std 0.01, bias 0
-        assert bbox_head.fc_cls.weight.std() == pytest.approx(0.01, rel=0.2)
-        assert bbox_head.fc_reg.weight.std() == pytest.approx(0.001, rel=0.2)
+        assert float(bbox_head.fc_cls.weight.std()) == pytest.approx(0.01, rel=0.2)
+        assert float(bbox_head.fc_reg.weight.std()) == pytest.approx(0.001, rel=0.2)
         assert float(bbox_head.fc_cls.bias.abs().max()) == 0
