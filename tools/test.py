@@ -9,6 +9,7 @@ from mmengine.config import DictAction
 
 from mmssd.apis import evaluate_detector, load_config
 from mmssd.datasets.annotation_files import load_json
+from mmssd.engine import install_checkpointing
 from mmssd.evaluation.ground_truth import no_ground_truth_error
 
 
@@ -79,6 +80,7 @@ def check_ground_truth(cfg, metrics: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    install_checkpointing()  # weights-only loading, atomic writes, for this process
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint file {args.checkpoint} does not exist')

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from mmssd.apis import load_config, train_detector
+from mmssd.apis.interrupt import TrainingInterrupted
+from mmssd.engine import install_checkpointing
 from mmssd.utils.cfg_options import CfgOptionsAction
 
 
@@ -14,7 +17,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     resume = parser.add_mutually_exclusive_group()
     resume.add_argument('--resume-from', help='the checkpoint file to resume from')
     resume.add_argument('--auto-resume', action='store_true',
-                        help='resume from the newest checkpoint in the work dir')
+                        help='resume from the newest complete checkpoint in the work dir '
+                             '(the one its last_checkpoint file and latest.pth name)')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not evaluate checkpoints during training')
     parser.add_argument('--seed', type=int, default=None, help='random seed')
@@ -28,6 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
+    install_checkpointing()  # weights-only loading, atomic writes, for this process
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     if args.resume_from:
@@ -39,7 +44,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.deterministic:
         cfg.deterministic = True
     cfg.launcher = args.launcher
-    train_detector(cfg, validate=not args.no_validate)
+    try:
+        train_detector(cfg, validate=not args.no_validate)
+    except TrainingInterrupted as stop:  # SIGTERM / Ctrl-C: the message, no traceback
+        print(stop, file=sys.stderr)
+        raise SystemExit(128 + stop.signum) from None
 
 
 if __name__ == '__main__':
