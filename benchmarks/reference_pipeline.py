@@ -19,7 +19,8 @@ from mmengine import fileio
 from numpy import random
 
 from mmssd.datasets import pipelines as mmssd_pipelines
-from mmssd.datasets.pipelines import Resize, bbox_flip, bbox_overlaps, to_tensor
+from mmssd.datasets.pipelines import Resize, to_tensor
+from mmssd.structures.bbox import bbox_flip, bbox_overlaps_np
 
 __all__ = ['DefaultFormatBundle', 'Expand', 'LoadImageFromFile', 'MinIoURandomCrop',
            'Normalize', 'PhotoMetricDistortion', 'RandomFlip', 'Resize']
@@ -194,7 +195,7 @@ class MinIoURandomCrop:
                 patch = self._try_patch(h, w)
                 if patch is None:
                     continue
-                overlaps = bbox_overlaps(patch.reshape(-1, 4), boxes).reshape(-1)
+                overlaps = bbox_overlaps_np(patch.reshape(-1, 4), boxes).reshape(-1)
                 if len(overlaps) > 0 and overlaps.min() < mode:
                     continue
                 if len(overlaps) > 0 and not _centers_in_patch(boxes, patch).any():

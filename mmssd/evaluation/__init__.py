@@ -1,12 +1,11 @@
 """Evaluation metrics (registered in ``mmssd.registry.METRICS`` on import)."""
 from .average_precision import average_precision
-from .box_overlaps import box_overlaps
 from .coco_metric import CocoMetric
 from .confusion_matrix import detection_confusion_matrix
 from .mean_ap import eval_map, print_map_summary
 from .results2json import results2json, xyxy2xywh
 from .voc_metric import VOCMetric
 
-__all__ = ['CocoMetric', 'VOCMetric', 'average_precision', 'box_overlaps',
+__all__ = ['CocoMetric', 'VOCMetric', 'average_precision',
            'detection_confusion_matrix', 'eval_map',
            'print_map_summary', 'results2json', 'xyxy2xywh']

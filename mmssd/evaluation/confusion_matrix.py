@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .box_overlaps import box_overlaps
+from mmssd.structures.bbox import bbox_overlaps_np
 
 
 def detection_confusion_matrix(results: Sequence[Sequence[np.ndarray]],
@@ -43,7 +43,7 @@ def detection_confusion_matrix(results: Sequence[Sequence[np.ndarray]],
         for det_label, dets in enumerate(result):
             dets = np.asarray(dets, np.float32).reshape(-1, 5)
             dets = dets[dets[:, 4] >= score_thr]
-            ious = box_overlaps(dets[:, :4], bboxes)
+            ious = bbox_overlaps_np(dets[:, :4], bboxes)
             for row in ious:
                 matched = np.flatnonzero(row >= tp_iou_thr)
                 if len(matched) == 0:

@@ -5,8 +5,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mmssd.structures.bbox import bbox_areas_np
+
 from .average_precision import average_precision
-from .box_overlaps import box_areas
 from .map_summary import print_map_summary
 from .tpfp import ALL_AREAS, match_image, outside
 
@@ -52,7 +53,7 @@ def count_gts(annotations: Sequence[dict], num_classes: int, area_ranges: np.nda
                              for a in annotations])
     boxes = np.concatenate([np.asarray(a['bboxes'], np.float32).reshape(-1, 4)
                             for a in annotations])
-    inside = ~outside(box_areas(boxes, extra_length), area_ranges)
+    inside = ~outside(bbox_areas_np(boxes, extra_length), area_ranges)
     return np.stack([np.bincount(labels[m], minlength=num_classes) for m in inside])
 
 

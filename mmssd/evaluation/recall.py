@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .box_overlaps import box_overlaps
+from mmssd.structures.bbox import bbox_overlaps_np
 
 
 def best_match_ious(ious: np.ndarray) -> np.ndarray:
@@ -59,7 +59,7 @@ def eval_recalls(gts: Sequence[np.ndarray], proposals: Sequence[np.ndarray],
         props = np.asarray(props, dtype=np.float32)
         if props.ndim == 2 and props.shape[1] == 5:
             props = props[np.argsort(-props[:, 4], kind='stable')]
-        ious = box_overlaps(gt, props[:int(nums.max()), :4])
+        ious = bbox_overlaps_np(gt, props[:int(nums.max()), :4])
         for k, num in enumerate(nums):
             matched[k].append(best_match_ious(ious[:, :num]))
     total = sum(len(gt) for gt in gts)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .box_overlaps import box_areas, box_overlaps
+from mmssd.structures.bbox import bbox_areas_np, bbox_overlaps_np
 
 #: ``(S, 2)`` area ranges ``[min_area, max_area)`` meaning "every box".
 ALL_AREAS = np.array([[-np.inf, np.inf]])
@@ -49,7 +49,7 @@ def best_gt(det_boxes: np.ndarray, det_labels: np.ndarray, gt_boxes: np.ndarray,
     detection, or -1 where that IoU is below ``iou_thr`` or there is none -> (D,) int64."""
     if len(gt_boxes) == 0 or len(det_boxes) == 0:
         return np.full(len(det_boxes), -1, dtype=np.int64)
-    ious = box_overlaps(det_boxes, gt_boxes, use_legacy_coordinate)
+    ious = bbox_overlaps_np(det_boxes, gt_boxes, use_legacy_coordinate)
     ious[det_labels[:, None] != gt_labels[None, :]] = -np.inf
     best = ious.argmax(axis=1)
     best_iou = ious[np.arange(len(best)), best]
@@ -99,11 +99,11 @@ def match_image(dets: Sequence[np.ndarray], ann: dict, iou_thr: float,
                        use_legacy_coordinate)
     matched = gt_index >= 0
     extra = 1.0 if use_legacy_coordinate else 0.0
-    gt_skipped = gt_ignored[None, :] | outside(box_areas(gt_boxes, extra), area_ranges)
+    gt_skipped = gt_ignored[None, :] | outside(bbox_areas_np(gt_boxes, extra), area_ranges)
     skipped = np.zeros((len(area_ranges), len(boxes)), dtype=bool)
     skipped[:, matched] = gt_skipped[:, gt_index[matched]]
     first = first_claims(gt_index, scores)
-    det_inside = ~outside(box_areas(boxes[:, :4], extra), area_ranges)
+    det_inside = ~outside(bbox_areas_np(boxes[:, :4], extra), area_ranges)
     tp = matched & first & ~skipped
     fp = (matched & ~first & ~skipped) | (~matched & det_inside)
     return labels, scores, tp, fp

@@ -9,8 +9,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mmssd.datasets.pipelines import Compose, bbox_flip
+from mmssd.datasets.pipelines import Compose
 from mmssd.registry import TRANSFORMS
+from mmssd.structures.bbox import bbox_flip
 
 
 def box_image(h: int, w: int, box: tuple[int, int, int, int]) -> np.ndarray:

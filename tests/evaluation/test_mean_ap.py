@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from voc_cases import HAND_ANNS, HAND_AP, HAND_CURVES, HAND_DETS, ann, dets
 
-from mmssd.evaluation import average_precision, box_overlaps, eval_map, print_map_summary
+from mmssd.evaluation import average_precision, eval_map, print_map_summary
 
 
 @pytest.mark.parametrize('legacy', [False, True])
@@ -53,14 +53,6 @@ def test_eleven_points_keeps_mmdetection_thresholds():
         pytest.approx(6 / 11)
     assert average_precision(np.array([0.5]), np.array([1.0]), 'area') == pytest.approx(0.5)
     assert average_precision(np.zeros(0), np.zeros(0), '11points') == 0.0
-
-
-def test_box_overlaps_plain_and_legacy():
-    a = np.array([[0, 0, 9, 9]], np.float32)
-    b = np.array([[0, 0, 9, 4], [20, 20, 30, 30]], np.float32)
-    np.testing.assert_allclose(box_overlaps(a, b), [[36 / 81, 0]], rtol=1e-6)
-    np.testing.assert_allclose(box_overlaps(a, b, use_legacy_coordinate=True), [[0.5, 0]])
-    assert box_overlaps(a, np.zeros((0, 4))).shape == (1, 0)
 
 
 def test_summary_table(capsys):

@@ -6,8 +6,7 @@ import numpy as np
 from numpy import random
 
 from mmssd.registry import TRANSFORMS
-
-from .box_ops import bbox_flip
+from mmssd.structures.bbox import bbox_flip
 
 #: cv2.flip codes
 _FLIP_CODES = {'horizontal': 1, 'vertical': 0, 'diagonal': -1}

@@ -7,8 +7,8 @@ import numpy as np
 from numpy import random
 
 from mmssd.registry import TRANSFORMS
+from mmssd.structures.bbox import bbox_overlaps_np
 
-from .box_ops import bbox_overlaps
 from .common import BBOX2LABEL, check_single_img_field
 from .virtual_canvas import as_array, crop_pixels
 
@@ -80,7 +80,7 @@ class PatchTest:
         if not len(self.boxes):
             return True
         patch_array = np.array(patch)
-        overlaps = bbox_overlaps(patch_array.reshape(-1, 4), self.boxes).reshape(-1)
+        overlaps = bbox_overlaps_np(patch_array.reshape(-1, 4), self.boxes).reshape(-1)
         if overlaps.min() < min_iou:
             return False
         return bool(centers_in_patch(self.boxes, patch_array).any())

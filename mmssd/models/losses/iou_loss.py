@@ -5,8 +5,8 @@ import torch
 from torch import Tensor, nn
 
 from mmssd.registry import MODELS
+from mmssd.structures.bbox import bbox_overlaps
 
-from ..task_modules.iou2d_calculator import bbox_overlaps
 from .utils import weight_reduce_loss
 
 

@@ -2,13 +2,13 @@
 from .anchor_generator import AnchorGenerator, SSDAnchorGenerator
 from .assign_result import AssignResult
 from .delta_xywh_bbox_coder import DeltaXYWHBBoxCoder, bbox2delta, delta2bbox
-from .iou2d_calculator import BboxOverlaps2D, bbox_overlaps
+from .iou2d_calculator import BboxOverlaps2D
 from .max_iou_assigner import MaxIoUAssigner
 from .pseudo_sampler import PseudoSampler, SamplingResult
 from .random_sampler import RandomSampler
 
 __all__ = [
     'AnchorGenerator', 'SSDAnchorGenerator', 'AssignResult', 'DeltaXYWHBBoxCoder', 'bbox2delta',
-    'delta2bbox', 'BboxOverlaps2D', 'bbox_overlaps', 'MaxIoUAssigner', 'PseudoSampler',
+    'delta2bbox', 'BboxOverlaps2D', 'MaxIoUAssigner', 'PseudoSampler',
     'SamplingResult', 'RandomSampler'
 ]

@@ -1,9 +1,10 @@
 """MaxIoUAssigner: hand-made example, ignore regions, batched == per image; RandomSampler."""
 import torch
 
-from mmssd.models.task_modules import AssignResult, bbox_overlaps
+from mmssd.models.task_modules import AssignResult
 from mmssd.models.utils import pad_instances
 from mmssd.registry import TASK_UTILS
+from mmssd.structures.bbox import bbox_overlaps
 
 GTS = torch.tensor([[0., 0., 10., 10.], [20., 20., 30., 30.]])
 LABELS = torch.tensor([3, 7])
@@ -155,17 +156,6 @@ def test_prior_valid_equals_assigning_the_valid_subset_per_image():
     assert torch.equal(empty.gt_inds, torch.where(prior_valid[:2], 0, -1))
 
 
-def test_bbox_overlaps_modes():
-    a = torch.tensor([[0., 0., 10., 10.]])
-    b = torch.tensor([[5., 0., 15., 10.], [20., 20., 30., 30.]])
-    torch.testing.assert_close(bbox_overlaps(a, b), torch.tensor([[50 / 150, 0.]]))
-    torch.testing.assert_close(bbox_overlaps(a, b, mode='iof'), torch.tensor([[.5, 0.]]))
-    torch.testing.assert_close(bbox_overlaps(a, b[:1], is_aligned=True),
-                               torch.tensor([50 / 150]))
-    batched = bbox_overlaps(torch.stack([a, a]), torch.stack([b, b]))
-    assert batched.shape == (2, 1, 2)
-
-
 def test_neg_iou_range_and_no_low_quality():
     # max IoUs: 1, .5, .4, 0, .4 (the last is gt 1's best anchor)
     result = assigner(neg_iou_thr=(0.1, 0.45), match_low_quality=False).assign(
@@ -210,20 +200,3 @@ def test_random_sampler_batched_budgets():
     for _ in range(200):  # every positive is drawn about equally often
         counts += sampler.sample_batched(AssignResult(None, gt_inds, gt_inds.float()))[0][0, :5]
     assert counts.min() > 80 and counts.max() < 160
-
-
-def test_bbox_overlaps_in_place_and_autograd_paths_agree():
-    g = torch.Generator().manual_seed(3)
-    xy = torch.rand(2, 5, 2, generator=g) * 50
-    a = torch.cat([xy, xy + torch.rand(2, 5, 2, generator=g) * 20 + 1], -1)
-    b = torch.cat([xy[0] + 3, xy[0] + 15], -1)  # (5, 4), broadcast over the batch
-    for mode in ('iou', 'iof', 'giou'):
-        with torch.no_grad():
-            fast = bbox_overlaps(a, b, mode=mode)
-        leaf = a.clone().requires_grad_()
-        slow = bbox_overlaps(leaf, b, mode=mode)
-        slow.sum().backward()
-        torch.testing.assert_close(fast, slow.detach())
-        assert torch.isfinite(leaf.grad).all()
-    torch.testing.assert_close(bbox_overlaps(a[0], b, mode='giou').diagonal(),
-                               bbox_overlaps(a[0], b, mode='giou', is_aligned=True))

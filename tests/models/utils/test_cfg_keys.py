@@ -103,10 +103,10 @@ def test_head_built_alone_reports_paths_relative_to_it():
 
 
 def test_check_cfg_keys_and_cfg_path_compose():
-    with pytest.raises(ConfigKeyError) as info, cfg_path('model.bbox_head',
-                                                        roots={'train_cfg': 'model.train_cfg'}):
-        with cfg_path('train_cfg.assigner'):
-            check_cfg_keys({'pos_iou_thr': .5, 'min_pos_io': 0}, ('pos_iou_thr', 'min_pos_iou'))
+    roots = {'train_cfg': 'model.train_cfg'}
+    with (pytest.raises(ConfigKeyError) as info, cfg_path('model.bbox_head', roots=roots),
+          cfg_path('train_cfg.assigner')):
+        check_cfg_keys({'pos_iou_thr': .5, 'min_pos_io': 0}, ('pos_iou_thr', 'min_pos_iou'))
     assert info.value.full_key == 'model.train_cfg.assigner.min_pos_io'
     with pytest.raises(ConfigKeyError) as info, cfg_path('model.bbox_head'):
         build_checked(TASK_UTILS, {'type': 'DeltaXYWHBBoxCoder', 'clip_bordr': True},
