@@ -69,6 +69,26 @@ def levels_to_batch(maps: Sequence[Tensor], channels: int) -> Tensor:
         [m.permute(0, 2, 3, 1).reshape(batch_size, -1, channels) for m in maps], dim=1)
 
 
+def level_topk(scores: Tensor, nms_pre: int) -> Tensor | None:
+    """Indices ``(B, nms_pre)`` of each image's ``nms_pre`` candidates of highest
+    foreground score among one level's ``scores (B, n, C + 1)`` (background last), or None
+    when ``nms_pre <= 0`` or the level holds no more than ``nms_pre`` (all kept).
+
+    The per-level pre-NMS selection of post-processing, shared by
+    :meth:`AnchorHead.mlvl_topk_decode` and the exported models' post-step
+    (:func:`mmssd.deployment.postprocess_detections`).
+    """
+    if 0 < nms_pre < scores.size(1):
+        # amax: the values of max(...).values, cheaper
+        return scores[..., :-1].amax(dim=-1).topk(nms_pre, dim=1).indices
+    return None
+
+
+def take_rows(values: Tensor, inds: Tensor) -> Tensor:
+    """``values (B, n, ...)`` at per-image rows ``inds (B, k)`` -> ``(B, k, ...)``."""
+    return values[torch.arange(values.size(0), device=inds.device)[:, None], inds]
+
+
 @MODELS.register_module()
 class AnchorHead(BaseModule):
     """Anchor-based dense head (mmdetection 2.x semantics, arguments and module names).
@@ -354,12 +374,10 @@ class AnchorHead(BaseModule):
                 levels_to_batch([cls_score], self.cls_out_channels).float())
             deltas = levels_to_batch([bbox_pred], 4).float()
             level_anchors = anchors[None].expand(batch_size, -1, -1)
-            if 0 < nms_pre < scores.size(1):
-                # amax and row indexing: the values of max(...).values and gather, cheaper
-                topk_inds = scores[..., :-1].amax(dim=-1).topk(nms_pre, dim=1).indices
-                batch_inds = torch.arange(batch_size, device=topk_inds.device)[:, None]
-                scores = scores[batch_inds, topk_inds]
-                deltas = deltas[batch_inds, topk_inds]
+            topk_inds = level_topk(scores, nms_pre)
+            if topk_inds is not None:
+                scores = take_rows(scores, topk_inds)
+                deltas = take_rows(deltas, topk_inds)
                 level_anchors = anchors[topk_inds]
             mlvl_bboxes.append(self.bbox_coder.decode(level_anchors, deltas,
                                                       max_shape=img_shapes))
