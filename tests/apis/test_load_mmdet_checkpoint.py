@@ -11,6 +11,7 @@ import torch
 from mmengine.runner import load_checkpoint
 
 from mmssd.apis import load_config
+from mmssd.engine import install_checkpointing
 from mmssd.registry import MODELS
 from mmssd.utils import register_all_modules
 
@@ -42,6 +43,7 @@ def test_load_from_mmdet_checkpoint_without_key_mapping(name, config, tmp_path):
     torch.save(checkpoint, path)
 
     register_all_modules()
+    install_checkpointing()  # mmssd's weights-only loader, as the entry points install it
     model_cfg = load_config(str(REPO / config)).model
     model_cfg.backbone.init_cfg = None
     model = MODELS.build(model_cfg)
@@ -53,6 +55,7 @@ def test_load_from_mmdet_checkpoint_without_key_mapping(name, config, tmp_path):
 def test_incompatible_checkpoint_names_missing_unexpected_and_mismatched_keys(tmp_path):
     """``load_from`` a checkpoint of another head size: every difference is named."""
     register_all_modules()
+    install_checkpointing()  # mmssd's weights-only loader, as the entry points install it
     model_cfg = load_config(str(REPO / 'configs/demo/ssdlite_mobilenetv2_demo.py')).model
     other = MODELS.build(model_cfg)  # 5 classes
     state_dict = dict(other.state_dict())
