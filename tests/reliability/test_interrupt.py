@@ -4,7 +4,7 @@
 ``128 + SIGTERM``, say where it stopped and which complete checkpoint to continue from,
 and leave no partial or temporary file; ``--auto-resume`` (here in-process, to save a
 second interpreter start) then continues from that checkpoint to the end. Ctrl-C takes
-the same path (tests/apis/test_interrupt.py).
+the same path (tests/apis/test_stop_on_signals.py).
 """
 from __future__ import annotations
 
