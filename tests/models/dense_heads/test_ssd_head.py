@@ -1,8 +1,6 @@
 """SSDHead: batched loss equals a plain per-image reference; post-processing format."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -73,8 +71,21 @@ def flatten_levels(outputs, channels: int):
                      1)
 
 
-def reference_loss(anchors, cls_scores, bbox_preds, gt_bboxes, gt_labels):
-    """mmdetection 2.x's SSD loss, one image at a time, written as plainly as possible."""
+def decode(anchors, deltas, stds=STDS):
+    """Boxes from ``deltas * stds`` applied to ``anchors`` (the inverse of :func:`encode`)."""
+    deltas = deltas * torch.tensor(stds)
+    pxy, pwh = (anchors[:, :2] + anchors[:, 2:]) / 2, anchors[:, 2:] - anchors[:, :2]
+    cxy, wh = pxy + deltas[:, :2] * pwh, pwh * torch.exp(deltas[:, 2:])
+    return torch.cat([cxy - wh / 2, cxy + wh / 2], dim=1)
+
+
+def reference_loss(anchors, cls_scores, bbox_preds, gt_bboxes, gt_labels, pos_weight=-1.,
+                   reg_decoded_bbox=False):
+    """mmdetection 2.x's SSD loss, one image at a time, written as plainly as possible.
+
+    ``pos_weight > 0`` weighs the positives' classification terms; ``reg_decoded_bbox``
+    regresses decoded boxes onto the ground-truth boxes instead of deltas onto the encoded
+    ground truths."""
     all_cls = flatten_levels(cls_scores, NUM_CLASSES + 1)
     all_reg = flatten_levels(bbox_preds, 4)
     num_anchors = len(anchors)
@@ -95,9 +106,12 @@ def reference_loss(anchors, cls_scores, bbox_preds, gt_bboxes, gt_labels):
         labels = torch.full((num_anchors,), NUM_CLASSES, dtype=torch.long)
         labels[pos] = gt_lbl[assigned[pos] - 1]
         label_weights = ((assigned > 0) | (assigned == 0)).float()
+        if pos_weight > 0:
+            label_weights[pos] = pos_weight
         targets = torch.zeros(num_anchors, 4)
         if pos.any():
-            targets[pos] = encode(anchors[pos], gts[assigned[pos] - 1])
+            matched = gts[assigned[pos] - 1]
+            targets[pos] = matched if reg_decoded_bbox else encode(anchors[pos], matched)
         per_image.append((labels, label_weights, targets, pos))
     num_total_pos = sum(max(int(p.sum()), 1) for *_, p in per_image)
     loss_cls, loss_bbox = 0., 0.
@@ -107,7 +121,8 @@ def reference_loss(anchors, cls_scores, bbox_preds, gt_bboxes, gt_labels):
         num_neg = min(3 * int(pos.sum()), len(neg_inds))
         hardest, _ = ce[neg_inds].topk(num_neg)
         loss_cls = loss_cls + (ce[pos].sum() + hardest.sum()) / num_total_pos
-        diff = (all_reg[i] - targets).abs()
+        preds = decode(anchors, all_reg[i]) if reg_decoded_bbox else all_reg[i]
+        diff = (preds - targets).abs()
         smooth = torch.where(diff < 1., 0.5 * diff ** 2, diff - 0.5)
         loss_bbox = loss_bbox + (smooth * pos[:, None]).sum() / num_total_pos
     return loss_cls, loss_bbox
@@ -167,13 +182,31 @@ def test_get_bboxes_format_and_rescale():
     assert sum(len(r) for r in results[0]) == len(rescaled[0][0])
 
 
-def test_reg_decoded_bbox_and_pos_weight_run():
+@pytest.mark.parametrize('reg_decoded_bbox, pos_weight', [(True, -1.), (False, 2.5),
+                                                           (True, 0.5)])
+def test_reg_decoded_bbox_and_pos_weight_equal_the_reference(reg_decoded_bbox, pos_weight):
     g = torch.Generator().manual_seed(4)
-    head = build_head(reg_decoded_bbox=True)
+    head = build_head(reg_decoded_bbox=reg_decoded_bbox,
+                      train_cfg=dict(TRAIN_CFG, pos_weight=pos_weight))
     cls_scores, bbox_preds = random_outputs(head, 2, g)
     gt_bboxes, gt_labels = random_gts((2, 1), g)
     losses = head.loss(cls_scores, bbox_preds, gt_bboxes, gt_labels, [{}, {}])
-    assert all(math.isfinite(v.item()) for v in losses.values())
+    anchors = torch.cat(head.prior_generator.grid_priors(FEAT_SIZES))
+    ref_cls, ref_bbox = reference_loss(anchors, cls_scores, bbox_preds, gt_bboxes, gt_labels,
+                                       pos_weight, reg_decoded_bbox)
+    torch.testing.assert_close(losses['loss_cls'], torch.as_tensor(ref_cls), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(losses['loss_bbox'], torch.as_tensor(ref_bbox), rtol=1e-5,
+                               atol=1e-6)
+    # the options change the loss: neither is silently ignored
+    plain_cls, plain_bbox = reference_loss(anchors, cls_scores, bbox_preds, gt_bboxes,
+                                           gt_labels)
+    assert (not torch.isclose(losses['loss_cls'], plain_cls)) == (pos_weight > 0)
+    assert (not torch.isclose(losses['loss_bbox'], plain_bbox)) == reg_decoded_bbox
+    grads = torch.autograd.grad(losses['loss_cls'] + losses['loss_bbox'],
+                                cls_scores + bbox_preds)
+    ref_grads = torch.autograd.grad(ref_cls + ref_bbox, cls_scores + bbox_preds)
+    for grad, ref_grad in zip(grads, ref_grads, strict=True):
+        torch.testing.assert_close(grad, ref_grad, rtol=1e-5, atol=1e-7)
 
 
 def test_allowed_border_is_rejected():
