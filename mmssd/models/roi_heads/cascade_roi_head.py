@@ -16,6 +16,7 @@ from torch import Tensor
 from mmssd.registry import MODELS, TASK_UTILS
 
 from ..utils import bbox2result, bbox2roi
+from ..utils.cfg_keys import build_checked, cfg_path, require_cfg_key
 from .standard_roi_head import (
     _TEST_KEYS,
     _TRAIN_KEYS,
@@ -95,14 +96,16 @@ class CascadeRoIHead(BaseModule):
         self.num_stages = num_stages
         self.stage_loss_weights = [float(w) for w in stage_loss_weights]
         self.pretrained = pretrained
-        self.bbox_roi_extractor = ModuleList(
-            MODELS.build(cfg) for cfg in _per_stage(bbox_roi_extractor, num_stages,
-                                                    'bbox_roi_extractor'))
-        self.bbox_head = ModuleList(
-            MODELS.build(cfg) for cfg in _per_stage(bbox_head, num_stages, 'bbox_head'))
+        with cfg_path('bbox_roi_extractor'):
+            self.bbox_roi_extractor = ModuleList(
+                MODELS.build(cfg) for cfg in _per_stage(bbox_roi_extractor, num_stages,
+                                                        'bbox_roi_extractor'))
+        with cfg_path('bbox_head'):
+            self.bbox_head = ModuleList(
+                MODELS.build(cfg) for cfg in _per_stage(bbox_head, num_stages, 'bbox_head'))
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
-        check_rcnn_cfg(test_cfg, _TEST_KEYS, 'roi_head test_cfg (test_cfg.rcnn)')
+        check_rcnn_cfg(test_cfg, _TEST_KEYS, 'test_cfg')
         self.bbox_assigner: list = []
         self.bbox_sampler: list = []
         if train_cfg is not None:
@@ -111,13 +114,12 @@ class CascadeRoIHead(BaseModule):
                                  f'{num_stages} dicts (one per stage), got a '
                                  f'{type(train_cfg).__name__}')
             for stage, cfg in enumerate(_per_stage(train_cfg, num_stages, 'train_cfg.rcnn')):
-                where = f'roi_head train_cfg (train_cfg.rcnn[{stage}])'
+                where = f'train_cfg.{stage}'  # model.train_cfg.rcnn.<stage> in a detector
                 check_rcnn_cfg(cfg, _TRAIN_KEYS, where)
-                for key in ('assigner', 'sampler'):
-                    if key not in cfg:
-                        raise KeyError(f'{where} needs {key!r}')
-                self.bbox_assigner.append(TASK_UTILS.build(cfg['assigner']))
-                self.bbox_sampler.append(TASK_UTILS.build(cfg['sampler']))
+                self.bbox_assigner.append(build_checked(
+                    TASK_UTILS, require_cfg_key(cfg, 'assigner', where), f'{where}.assigner'))
+                self.bbox_sampler.append(build_checked(
+                    TASK_UTILS, require_cfg_key(cfg, 'sampler', where), f'{where}.sampler'))
 
     @property
     def with_bbox(self) -> bool:

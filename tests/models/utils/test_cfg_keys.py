@@ -20,6 +20,7 @@ from mmssd.utils import register_all_modules
 register_all_modules()
 SSD = Config.fromfile('configs/demo/ssdlite_mobilenetv2_demo.py').model.to_dict()
 FASTER = Config.fromfile('configs/demo/faster_rcnn_r18_fpn_demo.py').model.to_dict()
+CASCADE = Config.fromfile('configs/demo/cascade_rcnn_r18_fpn_demo.py').model.to_dict()
 
 
 def misspell(model: dict, path: str, good: str, bad: str) -> dict:
@@ -27,7 +28,7 @@ def misspell(model: dict, path: str, good: str, bad: str) -> dict:
     model = copy.deepcopy(model)
     node = model
     for part in path.split('.'):
-        node = node[part]
+        node = node[int(part)] if part.isdigit() else node[part]
     node[bad] = node.pop(good)
     return model
 
@@ -47,8 +48,10 @@ def misspell(model: dict, path: str, good: str, bad: str) -> dict:
     (SSD, 'bbox_head.anchor_generator', 'strides', 'stride'),
     (FASTER, 'rpn_head.anchor_generator', 'ratios', 'ratio'),
     (FASTER, 'roi_head.bbox_head.bbox_coder', 'target_stds', 'target_std'),
-    # an RPN proposal config
+    # an RPN proposal config, a cascade stage (a list index in the path, as --cfg-options)
     (FASTER, 'train_cfg.rpn_proposal', 'max_per_img', 'max_per_imgs'),
+    (CASCADE, 'train_cfg.rcnn.1.assigner', 'pos_iou_thr', 'pos_iou_th'),
+    (CASCADE, 'test_cfg.rcnn', 'max_per_img', 'max_per_img_'),
 ])
 def test_misspelt_key_names_path_and_closest_key(base, path, good, bad):
     with pytest.raises(ConfigError) as info:
