@@ -15,6 +15,8 @@ from torchvision.ops import RoIAlign, RoIPool
 
 from mmssd.registry import MODELS
 
+from ...utils.cfg_keys import check_cfg_keys, invalid_cfg_value, require_cfg_key
+
 # per layer type: the mmcv arguments accepted, with the values that torchvision can serve
 _ROI_LAYER_KEYS = {
     'RoIAlign': ('output_size', 'sampling_ratio', 'aligned', 'pool_mode', 'use_torchvision'),
@@ -32,8 +34,10 @@ def build_roi_layer(layer_cfg: dict, spatial_scale: float) -> nn.Module:
     (Caffe's rounding of the RoI to the feature grid; mmcv's RoIPool bins differ slightly).
 
     Raises:
-        KeyError: unknown ``type``, or a key the layer does not support.
-        ValueError: an unsupported value (``pool_mode='max'``).
+        KeyError: unknown ``type`` (as the registries' ``UnknownTypeError``).
+        ConfigKeyError: a key the layer does not support (with the closest one), a missing
+            ``output_size``, an unsupported value (``pool_mode='max'``); the path is
+            ``roi_layer.<key>``.
     """
     if not isinstance(layer_cfg, dict) or 'type' not in layer_cfg:
         raise KeyError(f"roi_layer must be a dict with a 'type', got {layer_cfg!r}")
@@ -42,18 +46,15 @@ def build_roi_layer(layer_cfg: dict, spatial_scale: float) -> nn.Module:
     if layer_type not in _ROI_LAYER_KEYS:
         raise KeyError(f'roi_layer type {layer_type!r} is not supported; supported types: '
                        f'{sorted(_ROI_LAYER_KEYS)}')
-    unknown = sorted(set(cfg) - set(_ROI_LAYER_KEYS[layer_type]))
-    if unknown:
-        raise KeyError(f'roi_layer {layer_type} does not support the keys {unknown}; '
-                       f'supported keys: {list(_ROI_LAYER_KEYS[layer_type])}')
-    if 'output_size' not in cfg:
-        raise KeyError(f'roi_layer {layer_type} needs output_size')
-    output_size = _pair(cfg['output_size'])
+    check_cfg_keys(cfg, _ROI_LAYER_KEYS[layer_type], 'roi_layer')
+    output_size = _pair(require_cfg_key(cfg, 'output_size', 'roi_layer',
+                                        f'{layer_type} needs the pooled size'))
     if layer_type == 'RoIPool':
         return RoIPool(output_size, spatial_scale)
     pool_mode = cfg.get('pool_mode', 'avg')
     if pool_mode != 'avg':
-        raise ValueError(f"roi_layer RoIAlign supports pool_mode='avg' only, got {pool_mode!r}")
+        raise invalid_cfg_value('pool_mode', f"RoIAlign supports 'avg' only, got {pool_mode!r}",
+                                'roi_layer')
     return RoIAlign(output_size, spatial_scale, sampling_ratio=int(cfg.get('sampling_ratio', 0)),
                     aligned=bool(cfg.get('aligned', True)))
 

@@ -9,6 +9,7 @@ import torch
 from torchvision.ops import roi_align, roi_pool
 
 from mmssd.models.roi_heads import SingleRoIExtractor
+from mmssd.utils.config_error import ConfigError
 
 STRIDES = [4, 8, 16, 32]
 
@@ -108,9 +109,13 @@ def test_roi_scale_factor_enlarges_about_the_centre_and_keeps_the_level():
 @pytest.mark.parametrize('roi_layer,error,words', [
     (dict(type='RoIAlignRotated', output_size=7), KeyError, ['RoIAlignRotated', 'RoIPool']),
     (dict(type='RoIAlign', output_size=7, pool_mode='max'), ValueError, ['pool_mode', 'max']),
-    (dict(type='RoIAlign', output_size=7, spatial_scale=0.5), KeyError, ['spatial_scale']),
-    (dict(type='RoIPool', output_size=7, sampling_ratio=2), KeyError, ['sampling_ratio']),
-    (dict(type='RoIAlign'), KeyError, ['output_size']),
+    (dict(type='RoIAlign', output_size=7, spatial_scale=0.5), ConfigError,
+     ['`roi_layer.spatial_scale`']),
+    (dict(type='RoIPool', output_size=7, sampling_ratio=2), ConfigError,
+     ['`roi_layer.sampling_ratio`']),
+    (dict(type='RoIAlign', output_size=7, align=True), ConfigError,
+     ['`roi_layer.align`', "did you mean 'aligned'"]),
+    (dict(type='RoIAlign'), ConfigError, ['`roi_layer.output_size` is missing']),
 ])
 def test_bad_roi_layer_configs_raise_naming_the_key(roi_layer, error, words):
     with pytest.raises(error) as info:
