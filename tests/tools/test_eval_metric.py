@@ -8,6 +8,7 @@ import json
 import pickle
 from pathlib import Path
 
+import matplotlib.image as mpimg
 import numpy as np
 import pytest
 from detections_from_gt import demo_split, noisy_detections
@@ -72,3 +73,22 @@ def test_wrong_results_are_named(split, tmp_path: Path):
                                   'score': 0.5}]))
     with pytest.raises(ValueError, match='image_id 12345 is not an image of the dataset'):
         tool.main([CONFIG, str(other), '--eval', 'bbox', *options(ann_file, img_prefix)])
+
+
+@pytest.mark.slow
+def test_test_tool_pr_curves_and_eval_metric_agree(demo_run, tmp_path: Path):
+    """tools/test.py --eval bbox --pr-curve-dir writes the curves of its evaluation, and
+    eval_metric.py on its --out pickle prints the same metrics."""
+    from demo_short_run import run_tool
+
+    out = run_tool(['tools/test.py', str(demo_run.config), str(demo_run.checkpoint), '--eval',
+                    'bbox', '--out', str(tmp_path / 'res.pkl'), '--pr-curve-dir',
+                    str(tmp_path / 'pr')]).stdout
+    reported = {line.split(': ')[0]: float(line.split(': ')[1])
+                for line in out.splitlines() if line.startswith('bbox_')}
+    assert reported['bbox_mAP_50'] >= 0.9, out
+    png = mpimg.imread(str(tmp_path / 'pr/pr_curves.png'))
+    assert png.shape[:2] == (600, 1280) and png[..., :3].std() > 0.05  # 5 classes: 2 rows of 4
+    again = load_tool('tools/analysis_tools/eval_metric.py').main(
+        [str(demo_run.config), str(tmp_path / 'res.pkl'), '--eval', 'bbox'])
+    assert again == reported
