@@ -6,9 +6,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from mmssd.models.dense_heads.anchor_head import AnchorHead, level_topk, take_rows
+from mmssd.models.dense_heads.anchor_head import AnchorHead
 from mmssd.models.utils import bbox2result, multiclass_nms
 from mmssd.models.utils.cfg_keys import check_cfg_keys, require_cfg_key
+from mmssd.models.utils.mlvl_outputs import level_topk, take_rows
 
 
 def postprocess_detections(boxes: np.ndarray, scores: np.ndarray,
@@ -18,7 +19,7 @@ def postprocess_detections(boxes: np.ndarray, scores: np.ndarray,
 
     The exported graph decodes every anchor, so only the selection differs from
     :meth:`~mmssd.models.dense_heads.AnchorHead.mlvl_topk_decode`: the same per-level
-    top-k (:func:`~mmssd.models.dense_heads.anchor_head.level_topk`), then the same
+    top-k (:func:`~mmssd.models.utils.mlvl_outputs.level_topk`), then the same
     per-class NMS.
 
     Args:

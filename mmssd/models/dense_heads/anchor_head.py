@@ -21,7 +21,6 @@ run in float32.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -32,61 +31,11 @@ from mmssd.registry import MODELS, TASK_UTILS
 
 from ..utils import bbox2result, multiclass_nms, pad_instances, reduce_mean, scale_factors_tensor
 from ..utils.cfg_keys import build_checked, check_cfg_keys, check_nms_cfg, require_cfg_key
+from ..utils.mlvl_outputs import level_topk, levels_to_batch, take_rows
+from .anchor_targets import AnchorTargets
 
 # classification losses with which mmdetection uses no sampler (``self.sampling = False``)
 NON_SAMPLING_LOSSES = ('FocalLoss', 'GHMC', 'QualityFocalLoss')
-
-
-class AnchorTargets(NamedTuple):
-    """Training targets of a batch.
-
-    Attributes:
-        labels: ``(B, N)`` long; the class of positives (0 when no labels are given, as
-            for RPN), ``C`` (background) elsewhere.
-        label_weights: ``(B, N)``; 1 for positives (or ``pos_weight``) and negatives,
-            0 for ignored anchors and anchors outside the image (``allowed_border``).
-        bbox_targets: ``(B, N, 4)`` encoded deltas (boxes with ``reg_decoded_bbox``),
-            zero at non-positives.
-        bbox_weights: ``(B, N, 4)``; 1 at positives.
-        num_total_pos: float scalar tensor, ``sum_b max(num_pos_b, 1)`` (mmdetection's
-            average factor), averaged over the processes of a distributed run.
-        num_total_neg: float scalar tensor, ``sum_b max(num_neg_b, 1)``, likewise.
-    """
-
-    labels: Tensor
-    label_weights: Tensor
-    bbox_targets: Tensor
-    bbox_weights: Tensor
-    num_total_pos: Tensor
-    num_total_neg: Tensor
-
-
-def levels_to_batch(maps: Sequence[Tensor], channels: int) -> Tensor:
-    """Per-level head outputs ``[(B, A_l * channels, H_l, W_l)]`` -> ``(B, N, channels)``,
-    anchor order ``(level, H, W, A)`` as the anchor generator's."""
-    batch_size = maps[0].size(0)
-    return torch.cat(
-        [m.permute(0, 2, 3, 1).reshape(batch_size, -1, channels) for m in maps], dim=1)
-
-
-def level_topk(scores: Tensor, nms_pre: int) -> Tensor | None:
-    """Indices ``(B, nms_pre)`` of each image's ``nms_pre`` candidates of highest
-    foreground score among one level's ``scores (B, n, C + 1)`` (background last), or None
-    when ``nms_pre <= 0`` or the level holds no more than ``nms_pre`` (all kept).
-
-    The per-level pre-NMS selection of post-processing, shared by
-    :meth:`AnchorHead.mlvl_topk_decode` and the exported models' post-step
-    (:func:`mmssd.deployment.postprocess_detections`).
-    """
-    if 0 < nms_pre < scores.size(1):
-        # amax: the values of max(...).values, cheaper
-        return scores[..., :-1].amax(dim=-1).topk(nms_pre, dim=1).indices
-    return None
-
-
-def take_rows(values: Tensor, inds: Tensor) -> Tensor:
-    """``values (B, n, ...)`` at per-image rows ``inds (B, k)`` -> ``(B, k, ...)``."""
-    return values[torch.arange(values.size(0), device=inds.device)[:, None], inds]
 
 
 @MODELS.register_module()
