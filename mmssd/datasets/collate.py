@@ -45,8 +45,11 @@ def detection_collate(batch: Sequence[dict]) -> dict:
     'gt_labels': Tensor(N,)}`` become ``{'img': Tensor(B, 3, H, W), 'img_metas': [dict]*B,
     'gt_bboxes': [Tensor]*B, 'gt_labels': [Tensor]*B}`` (each meta gains
     ``batch_input_shape=(H, W)``). Test samples, whose values are lists over
-    augmentations, become ``{'img': [Tensor(B, 3, H, W)] per aug, 'img_metas': [[dict]*B]
-    per aug}``.
+    augmentations (``MultiScaleFlipAug``), are unwrapped here, the one place that does it:
+    with one augmentation they become the same ``{'img': Tensor(B, 3, H, W),
+    'img_metas': [dict]*B}`` as a plain batch; with ``A > 1`` (test-time augmentation)
+    ``{'img': [Tensor(B, 3, H_a, W_a)] * A, 'img_metas': [[dict] * B] * A}``, which the
+    detectors' ``predict`` merges.
     """
     if len(batch) == 0:
         raise ValueError('detection_collate got an empty batch')
@@ -54,7 +57,12 @@ def detection_collate(batch: Sequence[dict]) -> dict:
         raise KeyError(f"detection_collate: samples need an 'img' key; got {sorted(batch[0])}")
     if not isinstance(batch[0]['img'], (list, tuple)):
         return _collate_one(batch)
-    num_augs = len(batch[0]['img'])
+    num_augs = {len(s['img']) for s in batch}
+    if len(num_augs) != 1 or 0 in num_augs:
+        raise ValueError(f'detection_collate: every test sample needs the same (non-zero) '
+                         f'number of augmentations; got {sorted(len(s["img"]) for s in batch)}')
     per_aug = [_collate_one([{k: v[a] for k, v in s.items()} for s in batch])
-               for a in range(num_augs)]
+               for a in range(num_augs.pop())]
+    if len(per_aug) == 1:
+        return per_aug[0]
     return {key: [aug[key] for aug in per_aug] for key in per_aug[0]}

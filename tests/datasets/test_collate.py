@@ -1,6 +1,7 @@
 """detection_collate: padding, metas, test-time augmentation lists."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 from mmssd.registry import FUNCTIONS
@@ -32,3 +33,19 @@ def test_test_batch_lists_over_augs():
     assert [t.shape for t in batch['img']] == [(3, 3, 4, 4), (3, 3, 8, 8)]
     assert [[m['img_id'] for m in metas] for metas in batch['img_metas']] == [[1, 2, 3]] * 2
     assert batch['img_metas'][1][0]['batch_input_shape'] == (8, 8)
+
+
+def test_one_augmentation_is_unwrapped_into_a_plain_batch():
+    collate = FUNCTIONS.get('detection_collate')
+    one_aug = [{'img': [torch.ones(3, 4, 6)], 'img_metas': [{'img_id': i}]} for i in (1, 2)]
+    batch = collate(one_aug)
+    assert isinstance(batch['img'], torch.Tensor) and batch['img'].shape == (2, 3, 4, 6)
+    assert [m['img_id'] for m in batch['img_metas']] == [1, 2]
+    assert batch['img_metas'][0]['batch_input_shape'] == (4, 6)
+
+
+def test_different_augmentation_counts_are_an_error():
+    collate = FUNCTIONS.get('detection_collate')
+    samples = [{'img': [torch.ones(3, 4, 4)] * n, 'img_metas': [{}] * n} for n in (1, 2)]
+    with pytest.raises(ValueError, match='same \\(non-zero\\) number of augmentations'):
+        collate(samples)

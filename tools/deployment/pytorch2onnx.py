@@ -64,7 +64,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def preprocess(model: torch.nn.Module, img_path: str) -> tuple[torch.Tensor, dict]:
     """The test pipeline's ``img (1, 3, H, W)`` and meta dict for ``img_path``."""
     batch = detection_collate([build_test_pipeline(model.cfg)(load_image(img_path))])
-    return batch['img'][0], batch['img_metas'][0][0]
+    img, metas = batch['img'], batch['img_metas']
+    if isinstance(img, list):  # a test-time-augmented pipeline: its first augmentation
+        img, metas = img[0], metas[0]
+    return img, metas[0]
 
 
 def add_metadata(path: str, metadata: dict) -> None:

@@ -29,6 +29,7 @@ from torch import Tensor, nn
 
 from mmssd.registry import MODELS, TASK_UTILS
 
+from ..test_time_augs.aug_test import dense_aug_bboxes
 from ..utils import bbox2result, multiclass_nms, pad_instances, reduce_mean, scale_factors_tensor
 from ..utils.cfg_keys import build_checked, check_cfg_keys, check_nms_cfg, require_cfg_key
 from ..utils.mlvl_outputs import level_topk, levels_to_batch, take_rows
@@ -368,6 +369,13 @@ class AnchorHead(BaseModule):
         """Forward and post-process (:meth:`get_bboxes`) a batch of features."""
         cls_scores, bbox_preds = self(feats)
         return self.get_bboxes(cls_scores, bbox_preds, img_metas, rescale=rescale)
+
+    def get_bboxes_aug(self, aug_outs: Sequence[tuple[Sequence[Tensor], Sequence[Tensor]]],
+                       img_metas: Sequence[Sequence[dict]], cfg: dict | None = None,
+                       rescale: bool = True) -> list[tuple[Tensor, Tensor]]:
+        """:meth:`get_bboxes` of test-time augmentations (lists over augmentations of
+        outputs and of metas): :func:`~mmssd.models.test_time_augs.dense_aug_bboxes`."""
+        return dense_aug_bboxes(self, aug_outs, img_metas, cfg, rescale)
 
     def results_to_numpy(self, results: Sequence[tuple[Tensor, Tensor]]) -> list[list[np.ndarray]]:
         """Per image, a list over classes of float32 ``(k, 5)`` arrays (:func:`bbox2result`)."""

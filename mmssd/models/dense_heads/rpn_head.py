@@ -20,6 +20,7 @@ from torchvision.ops import nms
 
 from mmssd.registry import MODELS
 
+from ..test_time_augs.merge_augs import merge_aug_proposals, per_image_metas
 from ..utils.cfg_keys import (
     NMS_KEYS,
     ConfigKeyError,
@@ -259,6 +260,31 @@ class RPNHead(AnchorHead):
         network input's pixels."""
         cls_scores, bbox_preds = self(x)
         return self.get_bboxes(cls_scores, bbox_preds, img_metas)
+
+    def aug_test_rpn(self, feats: Sequence[Sequence[Tensor]],
+                     img_metas: Sequence[Sequence[dict]]) -> list[Tensor]:
+        """Proposals under test-time augmentation (mmdetection 2.x): ``feats`` and
+        ``img_metas`` are lists over augmentations; each one's proposals (``test_cfg``)
+        are mapped back to the original image and merged per image by one NMS
+        (:func:`~mmssd.models.test_time_augs.merge_aug_proposals`). Per image ``(n, 5)``
+        in original image pixels."""
+        cfg = resolve_proposal_cfg(self.test_cfg)
+        aug_proposals = [self.simple_test_rpn(x, metas)
+                         for x, metas in zip(feats, img_metas, strict=True)]
+        return [merge_aug_proposals([p[i] for p in aug_proposals], metas_i, cfg.iou_threshold,
+                                    cfg.max_per_img)
+                for i, metas_i in enumerate(per_image_metas(img_metas))]
+
+    def aug_test(self, feats: Sequence[Sequence[Tensor]], img_metas: Sequence[Sequence[dict]],
+                 rescale: bool = True) -> list[Tensor]:
+        """:meth:`aug_test_rpn`, the proposals in original image pixels with ``rescale``
+        (else in the first augmentation's scale)."""
+        proposals = self.aug_test_rpn(feats, img_metas)
+        if not rescale:
+            factors = scale_factors_tensor(img_metas[0], proposals[0])[:, 0]  # (B, 4)
+            proposals = [torch.cat([p[:, :4] * f, p[:, 4:]], dim=1)
+                         for p, f in zip(proposals, factors, strict=True)]
+        return proposals
 
     def results_to_numpy(self, results: Sequence[Tensor]) -> list[np.ndarray]:
         """Per image, the float32 ``(n, 5)`` proposals as a numpy array."""

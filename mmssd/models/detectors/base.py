@@ -1,5 +1,6 @@
 """What every detector shares: backbone -> neck features, the three ``forward`` modes, the
-``channels_last`` and ``compile`` options, and the unwrapping of test batches."""
+``channels_last`` and ``compile`` options, and the dispatch of test batches to one pass or
+to test-time augmentation."""
 from __future__ import annotations
 
 import functools
@@ -16,10 +17,13 @@ from mmssd.registry import MODELS
 class BaseDetector(BaseModel):
     """Base of :class:`SingleStageDetector`, :class:`TwoStageDetector` and :class:`RPN`.
 
-    A subclass builds its heads after calling this constructor, then calls
-    :meth:`_finish_init` (which applies ``channels_last`` to every weight). It implements
-    :meth:`forward_train` (losses), :meth:`simple_test` (predictions) and
-    :meth:`forward_tensor` (the raw network outputs, for tracing tools).
+    Entry points: :meth:`forward` (``mode='loss' | 'predict' | 'tensor'``),
+    :meth:`extract_feat`, :meth:`loss` and :meth:`predict` (one augmentation, or lists over
+    test-time augmentations merged); mmdetection 2.x's ``forward_train``, ``simple_test``
+    and ``aug_test`` are aliases of them. A subclass builds its heads after calling this
+    constructor, then calls :meth:`_finish_init` (which applies ``channels_last`` to every
+    weight), and implements :meth:`loss`, :meth:`forward_tensor` (the raw network outputs,
+    for tracing tools), ``_predict`` (one augmentation) and ``_predict_aug`` (several).
 
     Args:
         backbone, neck: configs of the parts (``MODELS``).
@@ -96,31 +100,32 @@ class BaseDetector(BaseModel):
                 mode: str = 'tensor'):
         """Run in one of three modes (see ``docs/architecture.md``).
 
-        * ``'loss'``: ``img (B, 3, H, W)``, per image ``gt_bboxes (G, 4)`` and
-          ``gt_labels (G,)`` -> a dict of loss tensors.
-        * ``'predict'``: ``img (B, 3, H, W)`` with ``img_metas`` a list of dicts, or lists
-          over test-time augmentations (``[Tensor]``, ``[[dict]]``) -> per image, the
-          predictions in original image pixels (detectors: a list over classes of float32
-          ``(n, 5)`` arrays; :class:`RPN`: one ``(n, 5)`` array of proposals).
-        * ``'tensor'``: the raw network outputs (:meth:`forward_tensor`, compiled with the
-          ``compile`` option).
+        * ``'loss'``: :meth:`loss` of ``img (B, 3, H, W)`` with per image
+          ``gt_bboxes (G, 4)`` and ``gt_labels (G,)`` -> a dict of loss tensors.
+        * ``'predict'``: :meth:`predict` of ``img (B, 3, H, W)`` with ``img_metas`` a list
+          of B dicts, or of lists over test-time augmentations (``[Tensor]``, ``[[dict]]``)
+          -> per image, the predictions in original image pixels.
+        * ``'tensor'``: the raw network outputs of ``img (B, 3, H, W)``
+          (:meth:`forward_tensor`, compiled with the ``compile`` option).
         """
         if mode == 'loss':
             if gt_bboxes is None or (gt_labels is None and self.needs_gt_labels):
                 raise ValueError(f"mode='loss' of {type(self).__name__} needs gt_bboxes"
                                  f"{' and gt_labels' if self.needs_gt_labels else ''}")
-            return self.forward_train(img, img_metas, gt_bboxes, gt_labels, gt_bboxes_ignore)
+            return self.loss(img, img_metas, gt_bboxes, gt_labels, gt_bboxes_ignore)
         if mode == 'predict':
-            return self.forward_test(img, img_metas)
+            return self.predict(img, img_metas)
         if mode == 'tensor':
-            img, _ = self._single_augmentation(img, img_metas)
+            if not isinstance(img, Tensor):
+                raise TypeError("mode='tensor' takes one (B, 3, H, W) batch, not lists over "
+                                'test-time augmentations')
             return self.maybe_compiled('forward_tensor')(img)
         raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
 
-    def forward_train(self, img: Tensor, img_metas: Sequence[dict], gt_bboxes: Sequence[Tensor],
-                      gt_labels: Sequence[Tensor],
-                      gt_bboxes_ignore: Sequence[Tensor] | None = None) -> dict[str, Tensor]:
-        """Losses of a training batch."""
+    def loss(self, img: Tensor, img_metas: Sequence[dict], gt_bboxes: Sequence[Tensor],
+             gt_labels: Sequence[Tensor] | None,
+             gt_bboxes_ignore: Sequence[Tensor] | None = None) -> dict[str, Tensor]:
+        """Losses of a training batch ``img (B, 3, H, W)``: a dict of scalar tensors."""
         raise NotImplementedError
 
     def forward_tensor(self, img: Tensor):
@@ -128,28 +133,72 @@ class BaseDetector(BaseModel):
         (what tracing, export and FLOP counting use)."""
         raise NotImplementedError
 
-    def simple_test(self, img: Tensor, img_metas: Sequence[dict],
-                    rescale: bool = True) -> list:
-        """Predictions of one augmentation of a test batch."""
+    def predict(self, img: Tensor | Sequence[Tensor], img_metas: Sequence,
+                rescale: bool = True) -> list:
+        """Predictions of a test batch, without gradients.
+
+        ``img (B, 3, H, W)`` with ``img_metas`` B dicts: one pass of the network. Lists
+        over ``A`` test-time augmentations (``img [Tensor(B, 3, H_a, W_a)]``,
+        ``img_metas [[dict] * B]``, what ``detection_collate`` makes of a
+        ``MultiScaleFlipAug`` with several augmentations): one pass per augmentation, the
+        predictions mapped back to the original image and merged (mmdetection 2.x's
+        ``aug_test``; a list of one augmentation also goes this way).
+
+        Returns, per image, a list over classes of float32 ``(n, 5)`` arrays ``[x1, y1,
+        x2, y2, score]`` (:class:`RPN`: one ``(n, 5)`` array of proposals), in original
+        image pixels with ``rescale`` (else in the network input's, for augmentations the
+        first one's scale).
+        """
+        with torch.no_grad():
+            if isinstance(img, Tensor):
+                return self._predict(img, img_metas, rescale)
+            imgs, aug_metas = list(img), list(img_metas)
+            if not imgs or len(imgs) != len(aug_metas):
+                raise ValueError(f'test-time augmentation needs as many img_metas lists as '
+                                 f'images, one per augmentation; got {len(imgs)} and '
+                                 f'{len(aug_metas)}')
+            for a, (aug_img, metas) in enumerate(zip(imgs, aug_metas, strict=True)):
+                if not isinstance(aug_img, Tensor) or not isinstance(metas, (list, tuple)) \
+                        or len(metas) != aug_img.size(0):
+                    raise ValueError(
+                        f'augmentation {a}: expected a (B, 3, H, W) tensor and a list of B '
+                        f'meta dicts, got {type(aug_img).__name__} '
+                        f'{tuple(getattr(aug_img, "shape", ()))} and '
+                        f'{type(metas).__name__} of {len(metas)}')
+            return self._predict_aug(imgs, aug_metas, rescale)
+
+    def _predict(self, img: Tensor, img_metas: Sequence[dict], rescale: bool) -> list:
+        """:meth:`predict` of one augmentation (subclasses)."""
         raise NotImplementedError
 
-    def forward_test(self, img: Tensor | Sequence[Tensor], img_metas: Sequence) -> list:
-        """Predictions of a test batch (one augmentation only for now)."""
-        img, img_metas = self._single_augmentation(img, img_metas)
-        return self.simple_test(img, img_metas, rescale=True)
+    def _predict_aug(self, imgs: list[Tensor], img_metas: list[Sequence[dict]],
+                     rescale: bool) -> list:
+        """:meth:`predict` of a list over test-time augmentations (subclasses)."""
+        raise NotImplementedError(f'{type(self).__name__} has no test-time augmentation')
 
-    @staticmethod
-    def _single_augmentation(img: Tensor | Sequence[Tensor],
-                             img_metas: Sequence) -> tuple[Tensor, Sequence[dict]]:
-        """Unwrap ``[Tensor]`` / ``[[dict]]`` test batches with a single augmentation."""
-        if isinstance(img, Tensor):
-            return img, img_metas
-        if len(img) != 1:
-            raise NotImplementedError(
-                f'test-time augmentation with {len(img)} augmentations is not supported yet')
-        metas = img_metas[0] if img_metas and isinstance(img_metas[0], (list, tuple)) \
-            else img_metas
-        return img[0], metas
+    # mmdetection 2.x names, kept as aliases of the entry points above
+    def forward_train(self, img: Tensor, img_metas: Sequence[dict], gt_bboxes: Sequence[Tensor],
+                      gt_labels: Sequence[Tensor] | None = None,
+                      gt_bboxes_ignore: Sequence[Tensor] | None = None) -> dict[str, Tensor]:
+        """mmdetection 2.x's name of :meth:`loss`."""
+        return self.loss(img, img_metas, gt_bboxes, gt_labels, gt_bboxes_ignore)
+
+    def simple_test(self, img: Tensor, img_metas: Sequence[dict], rescale: bool = True) -> list:
+        """mmdetection 2.x's name of :meth:`predict` for one augmentation
+        (``img (B, 3, H, W)``, B meta dicts)."""
+        if not isinstance(img, Tensor):
+            raise TypeError('simple_test takes one (B, 3, H, W) batch; use aug_test for lists '
+                            'over test-time augmentations')
+        return self.predict(img, img_metas, rescale)
+
+    def aug_test(self, imgs: Sequence[Tensor], img_metas: Sequence[Sequence[dict]],
+                 rescale: bool = True) -> list:
+        """mmdetection 2.x's name of :meth:`predict` for lists over test-time
+        augmentations."""
+        if isinstance(imgs, Tensor):
+            raise TypeError('aug_test takes lists over test-time augmentations; use '
+                            'simple_test for one (B, 3, H, W) batch')
+        return self.predict(imgs, img_metas, rescale)
 
 
 #: detector -> {method name: compiled function}; outside the module, so that a deepcopy

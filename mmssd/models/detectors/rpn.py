@@ -4,7 +4,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 from torch import Tensor, nn
 
 from mmssd.registry import MODELS
@@ -83,19 +82,25 @@ class RPN(BaseDetector):
         """:meth:`forward_dense`, through ``torch.compile`` when the option is set."""
         return self.maybe_compiled('forward_dense')(img)
 
-    def forward_train(self, img: Tensor, img_metas: Sequence[dict], gt_bboxes: Sequence[Tensor],
-                      gt_labels: Sequence[Tensor] | None = None,
-                      gt_bboxes_ignore: Sequence[Tensor] | None = None) -> dict[str, Tensor]:
+    def loss(self, img: Tensor, img_metas: Sequence[dict], gt_bboxes: Sequence[Tensor],
+             gt_labels: Sequence[Tensor] | None = None,
+             gt_bboxes_ignore: Sequence[Tensor] | None = None) -> dict[str, Tensor]:
         """RPN losses of a training batch (the labels are not used: objectness only)."""
         cls_scores, bbox_preds = self.dense_outputs(img)
         return self.rpn_head.loss(cls_scores, bbox_preds, gt_bboxes, None, img_metas,
                                   gt_bboxes_ignore=gt_bboxes_ignore)
 
-    def simple_test(self, img: Tensor, img_metas: Sequence[dict],
-                    rescale: bool = True) -> list[np.ndarray]:
+    def _predict(self, img: Tensor, img_metas: Sequence[dict],
+                 rescale: bool) -> list[np.ndarray]:
         """Per image, float32 ``(n, 5)`` proposals (original image pixels with ``rescale``)."""
-        with torch.no_grad():
-            cls_scores, bbox_preds = self.dense_outputs(img)
-            proposals = self.rpn_head.get_bboxes(cls_scores, bbox_preds, img_metas,
-                                                 rescale=rescale)
+        cls_scores, bbox_preds = self.dense_outputs(img)
+        proposals = self.rpn_head.get_bboxes(cls_scores, bbox_preds, img_metas, rescale=rescale)
         return self.rpn_head.results_to_numpy(proposals)
+
+    def _predict_aug(self, imgs: list[Tensor], img_metas: list[Sequence[dict]],
+                     rescale: bool) -> list[np.ndarray]:
+        """Test-time augmentation: every augmentation's proposals mapped back to the
+        original image and merged by one NMS (``RPNHead.aug_test``)."""
+        feats = [self.maybe_compiled('extract_feat')(img) for img in imgs]
+        return self.rpn_head.results_to_numpy(
+            self.rpn_head.aug_test(feats, img_metas, rescale=rescale))

@@ -4,7 +4,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 from torch import Tensor
 
 from mmssd.registry import MODELS
@@ -62,21 +61,27 @@ class SingleStageDetector(BaseDetector):
         """The head's raw ``(cls_scores, bbox_preds)`` (:meth:`forward_dense`)."""
         return self.forward_dense(img)
 
-    def forward_train(self, img: Tensor, img_metas: Sequence[dict], gt_bboxes: Sequence[Tensor],
-                      gt_labels: Sequence[Tensor],
-                      gt_bboxes_ignore: Sequence[Tensor] | None = None) -> dict[str, Tensor]:
-        """Losses of a training batch."""
+    def loss(self, img: Tensor, img_metas: Sequence[dict], gt_bboxes: Sequence[Tensor],
+             gt_labels: Sequence[Tensor] | None,
+             gt_bboxes_ignore: Sequence[Tensor] | None = None) -> dict[str, Tensor]:
+        """Losses of a training batch (the head's ``loss``)."""
         cls_scores, bbox_preds = self.dense_outputs(img)
         return self.bbox_head.loss(cls_scores, bbox_preds, gt_bboxes, gt_labels, img_metas,
                                    gt_bboxes_ignore=gt_bboxes_ignore)
 
-    def simple_test(self, img: Tensor, img_metas: Sequence[dict],
-                    rescale: bool = True) -> list[list[np.ndarray]]:
+    def _predict(self, img: Tensor, img_metas: Sequence[dict],
+                 rescale: bool) -> list[list[np.ndarray]]:
         """Per image, a list over classes of float32 ``(n, 5)`` ``[x1, y1, x2, y2, score]``."""
-        with torch.no_grad():
-            cls_scores, bbox_preds = self.dense_outputs(img)
-            results = self.bbox_head.get_bboxes(cls_scores, bbox_preds, img_metas,
-                                                rescale=rescale)
+        cls_scores, bbox_preds = self.dense_outputs(img)
+        results = self.bbox_head.get_bboxes(cls_scores, bbox_preds, img_metas, rescale=rescale)
+        return self.bbox_head.results_to_numpy(results)
+
+    def _predict_aug(self, imgs: list[Tensor], img_metas: list[Sequence[dict]],
+                     rescale: bool) -> list[list[np.ndarray]]:
+        """Test-time augmentation: the network on every augmentation, each one's candidates
+        mapped back to the original image, one NMS (the head's ``get_bboxes_aug``)."""
+        aug_outs = [self.dense_outputs(img) for img in imgs]
+        results = self.bbox_head.get_bboxes_aug(aug_outs, img_metas, rescale=rescale)
         return self.bbox_head.results_to_numpy(results)
 
 

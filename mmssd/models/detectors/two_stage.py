@@ -80,9 +80,9 @@ class TwoStageDetector(BaseDetector):
         """:meth:`extract_feat`, through ``torch.compile`` when the option is set."""
         return self.maybe_compiled('extract_feat')(img)
 
-    def forward_train(self, img: Tensor, img_metas: Sequence[dict], gt_bboxes: Sequence[Tensor],
-                      gt_labels: Sequence[Tensor],
-                      gt_bboxes_ignore: Sequence[Tensor] | None = None) -> dict[str, Tensor]:
+    def loss(self, img: Tensor, img_metas: Sequence[dict], gt_bboxes: Sequence[Tensor],
+             gt_labels: Sequence[Tensor] | None,
+             gt_bboxes_ignore: Sequence[Tensor] | None = None) -> dict[str, Tensor]:
         """RPN and RoI-head losses of a training batch."""
         if not self.with_rpn:
             raise ValueError('training a two-stage detector without rpn_head needs '
@@ -96,13 +96,22 @@ class TwoStageDetector(BaseDetector):
                                                   gt_labels, gt_bboxes_ignore))
         return losses
 
-    def simple_test(self, img: Tensor, img_metas: Sequence[dict],
-                    rescale: bool = True) -> list[list[np.ndarray]]:
+    def _predict(self, img: Tensor, img_metas: Sequence[dict],
+                 rescale: bool) -> list[list[np.ndarray]]:
         """Per image, a list over classes of float32 ``(n, 5)`` ``[x1, y1, x2, y2, score]``."""
-        with torch.no_grad():
-            x = self.features(img)
-            proposal_list = self.rpn_head.simple_test_rpn(x, img_metas)
-            return self.roi_head.simple_test(x, proposal_list, img_metas, rescale=rescale)
+        x = self.features(img)
+        proposal_list = self.rpn_head.simple_test_rpn(x, img_metas)
+        return self.roi_head.simple_test(x, proposal_list, img_metas, rescale=rescale)
+
+    def _predict_aug(self, imgs: list[Tensor], img_metas: list[Sequence[dict]],
+                     rescale: bool) -> list[list[np.ndarray]]:
+        """Test-time augmentation (mmdetection 2.x): the proposals of every augmentation
+        merged in the original image (``RPNHead.aug_test_rpn``), then the RoI head's boxes
+        and scores of them under every augmentation averaged, one NMS
+        (``roi_head.aug_test``)."""
+        feats = [self.features(img) for img in imgs]
+        proposal_list = self.rpn_head.aug_test_rpn(feats, img_metas)
+        return self.roi_head.aug_test(feats, proposal_list, img_metas, rescale=rescale)
 
     def forward_tensor(self, img: Tensor) -> tuple[list[Tensor], list[Tensor], Tensor, Tensor]:
         """Raw outputs without image metas (FLOP counting, tracing), as mmdetection's

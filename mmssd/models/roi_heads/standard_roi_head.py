@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from mmssd.registry import MODELS, TASK_UTILS
 
 from ..task_modules import SamplingResult
+from ..test_time_augs import rcnn_aug_bboxes
 from ..utils import bbox2result, bbox2roi, check_cfg_keys
 from ..utils.cfg_keys import build_checked, cfg_path, check_nms_cfg, require_cfg_key
 
@@ -257,6 +258,15 @@ class StandardRoIHead(BaseModule):
         return [bbox2result(bboxes, labels, self.bbox_head.num_classes)
                 for bboxes, labels in zip(det_bboxes, det_labels, strict=True)]
 
-    def aug_test(self, *args, **kwargs):
-        raise NotImplementedError('StandardRoIHead.aug_test (test-time augmentation) is not '
-                                  'implemented in mmssd')
+    def aug_test(self, x: Sequence[Sequence[Tensor]], proposal_list: Sequence[Tensor],
+                 img_metas: Sequence[Sequence[dict]],
+                 rescale: bool = True) -> list[list[np.ndarray]]:
+        """Test-time augmentation (mmdetection 2.x): ``x`` and ``img_metas`` are lists over
+        augmentations of features and of B metas, ``proposal_list`` the merged proposals
+        of each image in original pixels. Every augmentation's boxes and scores of them
+        (:meth:`simple_test_bboxes` without NMS) are mapped back and averaged, then one
+        NMS (:func:`~mmssd.models.test_time_augs.rcnn_aug_bboxes`). Per image, per class
+        float32 ``(n, 5)`` arrays."""
+        results = rcnn_aug_bboxes(self, x, proposal_list, img_metas, rescale=rescale)
+        num_classes = self.bbox_head.num_classes
+        return [bbox2result(dets, labels, num_classes) for dets, labels in results]

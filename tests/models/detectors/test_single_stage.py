@@ -66,22 +66,47 @@ def test_predict_format_and_tta_inputs(batch):
     img, metas, *_ = batch
     model = build_model().eval()
     results = model(img, metas, mode='predict')
-    tta_results = model([img], [metas], mode='predict')
     assert len(results) == 2
-    for per_image, tta_per_image in zip(results, tta_results, strict=True):
+    for per_image in results:
         assert len(per_image) == NUM_CLASSES
-        for dets, tta_dets in zip(per_image, tta_per_image, strict=True):
+        for dets in per_image:
             assert isinstance(dets, np.ndarray) and dets.dtype == np.float32
             assert dets.ndim == 2 and dets.shape[1] == 5
-            np.testing.assert_array_equal(dets, tta_dets)
         all_dets = np.concatenate(per_image)
         assert len(all_dets) <= 200
         # boxes are in original pixels: img_shape / scale_factor = 256
         assert all_dets[:, :4].min() >= 0 and all_dets[:, :4].max() <= 2 * SIZE
-    with pytest.raises(NotImplementedError, match='2 augmentations'):
-        model([img, img], [metas, metas], mode='predict')
     with pytest.raises(ValueError, match='mode'):
         model(img, metas, mode='nonsense')
+
+
+def test_test_time_augmentation(batch):
+    """Lists over augmentations are merged (tests/models/test_time_augs checks the merge
+    itself on a flip-equivariant model): a list of one augmentation gives the plain
+    predictions; flips and a second scale give detections in original pixels."""
+    img, metas, *_ = batch
+    model = build_model().eval()
+    plain = [dict(m, flip=False, flip_direction=None) for m in metas]
+    results = model(img, metas, mode='predict')
+    merged = model([img], [plain], mode='predict')
+    for per_image, merged_per_image in zip(results, merged, strict=True):
+        for dets, merged_dets in zip(per_image, merged_per_image, strict=True):
+            np.testing.assert_array_equal(dets, merged_dets)
+    small = torch.nn.functional.interpolate(img, size=(96, 96), mode='bilinear')
+    small_metas = [dict(m, img_shape=(96, 96, 3), pad_shape=(96, 96, 3),
+                        scale_factor=np.full(4, 0.375, np.float32)) for m in plain]
+    flipped = [dict(m, flip=True, flip_direction='horizontal') for m in plain]
+    tta = model.aug_test([img, img.flip(-1), small], [plain, flipped, small_metas])
+    assert len(tta) == 2 and all(len(per_image) == NUM_CLASSES for per_image in tta)
+    all_dets = np.concatenate([np.concatenate(per_image) for per_image in tta])
+    assert 0 < len(all_dets) <= 400
+    assert all_dets[:, :4].min() >= 0 and all_dets[:, :4].max() <= 2 * SIZE
+    with pytest.raises(ValueError, match='as many img_metas lists as images'):
+        model([img, img], [plain], mode='predict')
+    with pytest.raises(TypeError, match='lists over test-time augmentations'):
+        model([img], [plain], mode='tensor')
+    with pytest.raises(KeyError, match="missing \\['flip'\\]"):
+        model([img], [metas], mode='predict')
 
 
 def test_loss_decreases_when_overfitting(batch):

@@ -63,11 +63,7 @@ def test_predict_format_in_original_pixels(batch):
     img, metas, *_ = batch
     model = build(demo_cfg()).eval()
     results = model(img, metas, mode='predict')
-    wrapped = model([img], [metas], mode='predict')  # one test-time augmentation
     assert len(results) == 2
-    for per_image, per_image_wrapped in zip(results, wrapped, strict=True):
-        for dets, dets_wrapped in zip(per_image, per_image_wrapped, strict=True):
-            np.testing.assert_array_equal(dets, dets_wrapped)
     for per_image in results:
         assert len(per_image) == NUM_CLASSES
         for dets in per_image:
@@ -77,8 +73,39 @@ def test_predict_format_in_original_pixels(batch):
         assert len(all_dets) <= 100
         if len(all_dets):  # boxes in original pixels: img_shape / scale_factor
             assert all_dets[:, :4].min() >= 0 and all_dets[:, :4].max() <= 2 * SIZE
-    with pytest.raises(NotImplementedError, match='2 augmentations'):
-        model([img, img], [metas, metas], mode='predict')
+
+
+def test_test_time_augmentation(batch):
+    """Proposals merged over augmentations, then the RoI head's boxes and scores averaged
+    (tests/models/test_time_augs checks the merges): the same augmentation twice gives
+    what it gives once (duplicate proposals are suppressed, the mean of equal boxes is
+    the box); flips and a second scale give detections in original pixels."""
+    img, metas, *_ = batch
+    model = build(demo_cfg()).eval()
+    plain = [dict(m, flip=False, flip_direction=None) for m in metas]
+    once = model([img], [plain], mode='predict')
+    twice = model([img, img], [plain, plain], mode='predict')
+    assert sum(len(d) for d in once[0] + once[1]) > 0
+    for per_image, per_image_twice in zip(once, twice, strict=True):
+        for dets, dets_twice in zip(per_image, per_image_twice, strict=True):
+            np.testing.assert_allclose(dets, dets_twice, rtol=1e-5, atol=1e-4)
+    small = torch.nn.functional.interpolate(img, size=(64, 64), mode='bilinear')
+    small_metas = [dict(m, img_shape=(64, 64 - 16 * i * 2 // 3, 3), pad_shape=(64, 64, 3),
+                        scale_factor=np.full(4, 1 / 3, np.float32))
+                   for i, m in enumerate(plain)]
+    flipped = [dict(m, flip=True, flip_direction='horizontal') for m in plain]
+    tta = model([img, img.flip(-1), small], [plain, flipped, small_metas], mode='predict')
+    assert len(tta) == 2 and all(len(per_image) == NUM_CLASSES for per_image in tta)
+    all_dets = np.concatenate([np.concatenate(per_image) for per_image in tta])
+    assert 0 < len(all_dets) <= 200
+    assert all_dets[:, :4].min() >= 0 and all_dets[:, :4].max() <= 2 * SIZE
+    # the RPN detector merges proposals the same way
+    rpn = build(rpn_cfg()).eval()
+    proposals = rpn([img, img.flip(-1)], [plain, flipped], mode='predict')
+    assert len(proposals) == 2
+    for p in proposals:
+        assert p.dtype == np.float32 and p.shape[1] == 5 and 0 < len(p) <= 100
+        assert p[:, :4].min() >= 0 and p[:, :4].max() <= 2 * SIZE
 
 
 def test_tensor_mode_is_the_dummy_forward(batch):
