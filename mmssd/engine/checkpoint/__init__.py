@@ -6,6 +6,8 @@
   disk);
 * :mod:`.hooks`: ``SafeCheckpointHook`` and ``LatestCheckpointHook`` (``checkpoint_config``);
 * :mod:`.model_match`: a checkpoint that does not fit the model is named, key by key;
+* :mod:`.pretrained_weights`: weights named by URL, ``torchvision://``, ``open-mmlab://``
+  ... through torch.hub's cache, offline-safe;
 * :mod:`.install`: :func:`install_checkpointing`, which the entry points (``mmssd.apis``,
   ``tools/``) call; importing this package does not change mmengine.
 """

@@ -10,8 +10,8 @@ from typing import Any
 
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from ..pretrained_weights import URL_SCHEMES, load_from_url
 from .atomic_write import install_atomic_local_backend
+from .pretrained_weights import URL_SCHEMES, load_from_url
 from .weights_only import load_weights_only
 
 
@@ -24,8 +24,8 @@ def load_from_local(filename: str, map_location: Any = None) -> Any:
 def install_checkpoint_loaders() -> None:
     """mmengine's loaders: local paths (scheme ``''``) through
     :func:`~.weights_only.load_weights_only`, the URL-like
-    :data:`~mmssd.engine.pretrained_weights.URL_SCHEMES` through
-    :func:`~mmssd.engine.pretrained_weights.load_from_url` (torch.hub's cache,
+    :data:`~.pretrained_weights.URL_SCHEMES` through
+    :func:`~.pretrained_weights.load_from_url` (torch.hub's cache,
     offline-safe, weights-only). Idempotent."""
     CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
     CheckpointLoader.register_scheme(prefixes=URL_SCHEMES, loader=load_from_url, force=True)

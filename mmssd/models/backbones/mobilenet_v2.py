@@ -11,7 +11,7 @@ from mmssd.registry import MODELS
 
 from ..layers import InvertedResidual, make_divisible
 from .frozen_stages import FrozenStagesMixin
-from .pretrained_init import backbone_init_cfg, use_safe_checkpoint_loaders
+from .pretrained_init import backbone_init_cfg
 
 
 @MODELS.register_module()
@@ -31,7 +31,8 @@ class MobileNetV2(FrozenStagesMixin, BaseModule):
         with_cp: gradient checkpointing in the blocks.
         pretrained: deprecated checkpoint name; use ``init_cfg``.
         init_cfg: mmengine init config (default Kaiming for convs, constant 1 for norms);
-            a ``Pretrained`` one is read weights-only (:mod:`mmssd.engine.pretrained_weights`).
+            a ``Pretrained`` one is read weights-only once the entry points have installed
+            :mod:`mmssd.engine.checkpoint` (``install_checkpointing``).
     """
 
     # expand ratio, channels, blocks, stride of layer1..layer7
@@ -100,11 +101,6 @@ class MobileNetV2(FrozenStagesMixin, BaseModule):
             layer.eval()
             for param in layer.parameters():
                 param.requires_grad = False
-
-    def init_weights(self) -> None:
-        """Apply ``init_cfg``; a ``Pretrained`` one reads its file weights-only."""
-        use_safe_checkpoint_loaders()
-        super().init_weights()
 
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:
         """``(B, 3, H, W)`` -> outputs at ``out_indices`` (e.g. ``(B, 96, H/16, W/16)``,

@@ -1,4 +1,4 @@
-"""The backbones' ``pretrained`` / ``init_cfg`` arguments and their weights-only loading."""
+"""The backbones' ``pretrained`` / ``init_cfg`` arguments (mmdetection 2.x's two forms)."""
 from __future__ import annotations
 
 
@@ -29,10 +29,3 @@ def backbone_init_cfg(pretrained: str | None, init_cfg: dict | list | None,
             'names one and yours sets pretrained')
     return {'type': 'Pretrained', 'checkpoint': pretrained}
 
-
-def use_safe_checkpoint_loaders() -> None:
-    """Install mmssd's checkpoint loaders (weights-only, torch.hub's cache, offline-safe)
-    before a backbone applies a ``Pretrained`` init, also for models built without
-    importing :mod:`mmssd.engine`. Idempotent."""
-    from mmssd.engine.checkpoint import install_checkpoint_loaders as install
-    install()

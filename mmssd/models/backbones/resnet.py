@@ -17,7 +17,7 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 from mmssd.registry import MODELS
 
 from .frozen_stages import FrozenStagesMixin
-from .pretrained_init import backbone_init_cfg, use_safe_checkpoint_loaders
+from .pretrained_init import backbone_init_cfg
 
 
 def _norm_factory(norm_cfg: dict) -> Callable[[int], nn.Module]:
@@ -55,8 +55,8 @@ class ResNet(FrozenStagesMixin, BaseModule):
             A ``Pretrained`` init takes a local path, ``torchvision://resnet50``,
             ``open-mmlab://...`` or a URL (torch.hub's cache, offline-safe), and reads the
             file with ``torch.load(weights_only=True)`` only
-            (:mod:`mmssd.engine.pretrained_weights`); torchvision's ResNet keys load as
-            they are (``fc.*`` is reported as unexpected and skipped).
+            (:mod:`mmssd.engine.checkpoint`, installed by the entry points); torchvision's
+            ResNet keys load as they are (``fc.*`` is reported as unexpected and skipped).
     """
 
     arch_settings: dict[int, tuple[type[nn.Module], tuple[int, ...]]] = {
@@ -142,7 +142,6 @@ class ResNet(FrozenStagesMixin, BaseModule):
 
     def init_weights(self) -> None:
         """Apply ``init_cfg``; a ``Pretrained`` one reads its file weights-only."""
-        use_safe_checkpoint_loaders()
         super().init_weights()
         pretrained = (isinstance(self.init_cfg, dict)
                       and self.init_cfg.get('type') == 'Pretrained')

@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from mmssd.registry import MODELS
 
-from .pretrained_init import backbone_init_cfg, use_safe_checkpoint_loaders
+from .pretrained_init import backbone_init_cfg
 
 #: convolutions per stage for each VGG depth
 VGG_STAGE_BLOCKS = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3),
@@ -49,7 +49,8 @@ class SSDVGG(BaseModule):
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained',
             checkpoint='open-mmlab://vgg16_caffe')`` (mmdetection's SSD weights, whose
             ``features.<index>`` keys are this module's; resolved offline-safely and read
-            weights-only, :mod:`mmssd.engine.pretrained_weights`); default Kaiming for
+            weights-only once the entry points have installed :mod:`mmssd.engine.checkpoint`);
+            default Kaiming for
             convolutions.
     """
 
@@ -83,11 +84,6 @@ class SSDVGG(BaseModule):
         if max(self.out_feature_indices) >= len(self.features):
             raise ValueError(f'out_feature_indices {self.out_feature_indices} must index the '
                              f'{len(self.features)} layers of the VGG features')
-
-    def init_weights(self) -> None:
-        """Apply ``init_cfg``; a ``Pretrained`` one reads its file weights-only."""
-        use_safe_checkpoint_loaders()
-        super().init_weights()
 
     def forward(self, x: Tensor) -> Tensor | tuple[Tensor, ...]:
         """``(B, 3, H, W)`` -> the outputs of ``features[i]`` for ``i`` in

@@ -37,4 +37,4 @@ def test_import_changes_nothing_and_the_install_call_does():
     mmengine = "('LocalBackend', 'mmengine.runner.checkpoint', 'mmengine.runner.checkpoint')"
     assert before == imported == mmengine
     assert installed == ("('AtomicLocalBackend', 'mmssd.engine.checkpoint.install', "
-                         "'mmssd.engine.pretrained_weights')")
+                         "'mmssd.engine.checkpoint.pretrained_weights')")

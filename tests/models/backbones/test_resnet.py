@@ -6,8 +6,14 @@ import pytest
 import torch
 import torchvision
 
-from mmssd.engine.checkpoint import UnsafeCheckpointError
+from mmssd.engine.checkpoint import UnsafeCheckpointError, install_checkpointing
 from mmssd.registry import MODELS
+
+
+@pytest.fixture(autouse=True)
+def checkpointing() -> None:
+    """mmssd's weights-only loaders, as the entry points (mmssd.apis, tools/) install them."""
+    install_checkpointing()
 
 
 @pytest.mark.parametrize(('depth', 'channels'), [(18, (64, 128, 256, 512)),

@@ -48,7 +48,7 @@ from mmengine.runner.checkpoint import (
     get_torchvision_models,
 )
 
-from .checkpoint.weights_only import load_weights_only
+from .weights_only import load_weights_only
 
 #: Seconds to wait for the server's answer (and for each read of the body) before giving up.
 CONNECT_TIMEOUT_S = 10.0

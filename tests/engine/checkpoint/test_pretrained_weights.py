@@ -22,9 +22,8 @@ from mmengine.runner.checkpoint import (
 )
 
 import mmssd.models  # noqa: F401  (registers the modules)
-from mmssd.engine import pretrained_weights
-from mmssd.engine.checkpoint import UnsafeCheckpointError
-from mmssd.engine.pretrained_weights import (
+from mmssd.engine.checkpoint import UnsafeCheckpointError, install_checkpointing, pretrained_weights
+from mmssd.engine.checkpoint.pretrained_weights import (
     PretrainedWeightsNotFoundError,
     cached_checkpoint_path,
     checkpoint_url,
@@ -32,8 +31,14 @@ from mmssd.engine.pretrained_weights import (
 )
 from mmssd.registry import MODELS
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 RESNET_BACKBONES = ('ResNet', 'SSDVGG')
+
+
+@pytest.fixture(autouse=True)
+def checkpointing() -> None:
+    """mmssd's loaders, as the entry points (mmssd.apis, tools/) install them."""
+    install_checkpointing()
 
 
 @pytest.fixture
