@@ -16,15 +16,19 @@ Where things live:
   (training length, loops, lr and momentum schedulers), ``evaluation`` (metric config),
   ``hooks`` (default/custom hooks, logger backends), ``runtime`` (distributed setup,
   model wrapper, SyncBN, resuming), ``keys`` (top-level key checks).
+- ``logger_hooks`` (``log_config.hooks``: TensorBoard, W&B, MLflow backends and their
+  hooks) and ``custom_hooks`` (2.x EMA hooks, ``EarlyStoppingHook``), used by ``hooks``.
 - ``runner_args``: the two entry points that put the pieces together.
 """
 from mmssd.utils.config_error import ConfigError
 
 from .common import RUNTIME_RENAMES, TRAIN_RENAMES, Rename, apply_renames
+from .custom_hooks import translate_custom_hooks
 from .data import dataloader_config, translate_data, translate_dataset, translate_model
 from .evaluation import METRIC_FOR_DATASET, evaluator_config
-from .hooks import LOGGER_BACKENDS, MMSSD_HOOKS, translate_hooks, visualizer_config
+from .hooks import MMSSD_HOOKS, translate_hooks, visualizer_config
 from .keys import RUNTIME_KEYS, check_top_level_keys, check_workflow
+from .logger_hooks import LOGGER_HOOKS, logger_extra_hooks, logger_vis_backends
 from .optim import translate_fp16, translate_optimizer
 from .runner_args import translate_test_config, translate_train_config
 from .runtime import (
@@ -42,7 +46,7 @@ from .schedule import (
 )
 
 __all__ = [
-    'LOGGER_BACKENDS', 'METRIC_FOR_DATASET', 'MMSSD_HOOKS', 'RUNTIME_KEYS', 'RUNTIME_RENAMES',
+    'LOGGER_HOOKS', 'METRIC_FOR_DATASET', 'MMSSD_HOOKS', 'RUNTIME_KEYS', 'RUNTIME_RENAMES',
     'TRAIN_RENAMES', 'ConfigError', 'Rename', 'TrainingLength', 'apply_renames',
     'check_top_level_keys', 'check_workflow', 'dataloader_config', 'dist_config',
     'evaluator_config', 'training_length', 'translate_checkpoint_loading', 'translate_data',
@@ -50,4 +54,5 @@ __all__ = [
     'translate_lr_config', 'translate_model', 'translate_model_wrapper',
     'translate_momentum_config', 'translate_optimizer', 'translate_sync_bn',
     'translate_test_config', 'translate_train_config', 'visualizer_config',
+    'translate_custom_hooks', 'logger_extra_hooks', 'logger_vis_backends',
 ]

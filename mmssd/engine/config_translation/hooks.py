@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from mmengine.config import Config
 
-from mmssd.utils.config_error import ConfigError
-
 from .common import plain
+from .custom_hooks import translate_custom_hooks
+from .logger_hooks import logger_extra_hooks, logger_vis_backends
 
 #: Hooks every mmssd run has: safe checkpoints, progress bars for evaluation, per-epoch
 #: seeds, and a stop at the first NaN/inf loss (nor any checkpoint of diverged weights).
 MMSSD_HOOKS = [dict(type='SafeCheckpointHook'), dict(type='EvalProgressBarHook'),
                dict(type='EpochSeedHook'), dict(type='CheckInvalidLossHook', interval=1)]
-
-#: ``log_config.hooks`` types -> the visualizer backend each adds (None: nothing to add).
-LOGGER_BACKENDS = {
-    'TextLoggerHook': None,  # mmengine's LoggerHook always writes the text and json logs
-    'TensorboardLoggerHook': dict(type='TensorboardVisBackend'),
-}
 
 
 def translate_hooks(cfg: Config, by_epoch: bool) -> dict:
@@ -45,7 +39,8 @@ def translate_hooks(cfg: Config, by_epoch: bool) -> dict:
         checkpoint=dict(type='LatestCheckpointHook', **checkpoint),
         sampler_seed=dict(type='DistSamplerSeedHook'),
     )
-    custom_hooks = plain(MMSSD_HOOKS) + list(plain(cfg.get('custom_hooks') or []))
+    custom_hooks = (plain(MMSSD_HOOKS) + logger_extra_hooks(cfg) +
+                    translate_custom_hooks(list(plain(cfg.get('custom_hooks') or []))))
     return dict(default_hooks=default_hooks, custom_hooks=custom_hooks)
 
 
@@ -58,12 +53,6 @@ def testing_hooks() -> dict:
 
 def visualizer_config(cfg: Config) -> dict:
     """``log_config.hooks`` -> the visualizer config: local json always, plus the backend
-    of each logger hook in :data:`LOGGER_BACKENDS`."""
-    backends = [dict(type='LocalVisBackend')]
-    for hook in (cfg.get('log_config') or {}).get('hooks', []):
-        if hook['type'] not in LOGGER_BACKENDS:
-            raise ConfigError(f"`log_config.hooks` has type '{hook['type']}'; supported: "
-                              f'{", ".join(LOGGER_BACKENDS)}')
-        if LOGGER_BACKENDS[hook['type']] is not None:
-            backends.append(LOGGER_BACKENDS[hook['type']])
+    of each logger hook (:mod:`.logger_hooks`: TensorBoard, W&B, MLflow)."""
+    backends = [dict(type='LocalVisBackend'), *logger_vis_backends(cfg)]
     return dict(type='Visualizer', vis_backends=backends)  # named after the experiment

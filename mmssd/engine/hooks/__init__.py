@@ -1,8 +1,10 @@
 from .check_invalid_loss_hook import CheckInvalidLossHook
 from .epoch_seed_hook import EpochSeedHook
 from .eval_progress_bar_hook import EvalProgressBarHook
+from .mlflow_model_hook import MlflowModelHook
 from .num_class_check_hook import NumClassCheckHook
 from .show_results_hook import ShowResultsHook
+from .wandb_detection_hook import WandbDetectionHook
 
 __all__ = ['CheckInvalidLossHook', 'EpochSeedHook', 'EvalProgressBarHook', 'NumClassCheckHook',
-           'ShowResultsHook']
+           'ShowResultsHook', 'MlflowModelHook', 'WandbDetectionHook']
