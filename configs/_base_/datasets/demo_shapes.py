@@ -25,9 +25,10 @@ test_pipeline = [
     dict(
         type='MultiScaleFlipAug',
         img_scale=(192, 192),
-        flip=False,
+        flip=False,  # flip=True (and a list of img_scale) for test-time augmentation
         transforms=[
             dict(type='Resize', keep_ratio=False),
+            dict(type='RandomFlip'),  # flips only the augmentations MultiScaleFlipAug marks
             dict(type='Normalize', **img_norm_cfg),
             dict(type='ImageToTensor', keys=['img']),
             dict(type='Collect', keys=['img']),
