@@ -2,7 +2,7 @@
 
 Each document's fenced ``bash`` blocks preceded by ``<!-- runs-in-test -->`` run in order,
 with ``bash -e -o pipefail``, in a scratch copy of the repository layout (``configs/``
-copied, ``tools/`` and ``projects/`` linked) holding a small demo dataset at
+copied, ``tools/``, ``projects/`` and ``demo/`` linked) holding a small demo dataset at
 ``data/demo``: what the tutorials write (experiment configs, packages, work dirs) stays
 out of the repository.
 """
@@ -55,7 +55,7 @@ def test_tutorial_commands_run(document: Path, demo_data: Path, tmp_path: Path):
     workspace = tmp_path / 'repo'
     workspace.mkdir()
     shutil.copytree(REPO / 'configs', workspace / 'configs')
-    for linked in ('tools', 'projects'):
+    for linked in ('tools', 'projects', 'demo'):
         (workspace / linked).symlink_to(REPO / linked)
     (workspace / 'data').mkdir()
     (workspace / 'data/demo').symlink_to(demo_data)
