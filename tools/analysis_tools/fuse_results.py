@@ -11,8 +11,9 @@ The inputs are COCO result lists, e.g. from ``tools/test.py CONFIG CKPT --format
 --eval-options jsonfile_prefix=A`` (writes ``A.bbox.json``); ``GT.json`` gives the image
 sizes. Weighted boxes fusion (default) averages overlapping boxes of one class, weighted
 by score and model weight; ``nms`` keeps the best instead (scores scaled by the
-weights). The output is a COCO result list again: ``tools/analysis_tools/eval_metric.py CONFIG fused.bbox.json
---eval bbox`` scores it, and it is the file a COCO-style submission takes.
+weights). The output is a COCO result list again:
+``tools/analysis_tools/eval_metric.py CONFIG fused.bbox.json --eval bbox`` scores it, and
+it is the file a COCO-style submission takes.
 """
 from __future__ import annotations
 
