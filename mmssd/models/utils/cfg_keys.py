@@ -42,9 +42,14 @@ class ConfigKeyError(ConfigError):
 
     def __init__(self, path: str, key: str, kind: str, allowed: Sequence[str] = (),
                  detail: str = '') -> None:
-        super().__init__(path, key, kind)
+        super().__init__(path, key, kind, tuple(allowed), detail)
         self.path, self.key, self.kind = path, key, kind
         self.allowed, self.detail = tuple(allowed), detail
+
+    def relocate(self, path: str, key: str | None = None) -> None:
+        """Move the error to ``path`` (and ``key``), keeping ``args`` in step (pickling)."""
+        self.path, self.key = path, self.key if key is None else key
+        self.args = (self.path, self.key, self.kind, self.allowed, self.detail)
 
     @property
     def full_key(self) -> str:
@@ -154,9 +159,9 @@ def cfg_path(prefix: str, roots: Mapping[str, str] | None = None) -> Iterator[No
         first, _, rest = err.path.partition('.')
         if roots and (first in roots or (not err.path and err.key in roots)):
             if err.path:
-                err.path = '.'.join(p for p in (roots[first], rest) if p)
+                err.relocate('.'.join(p for p in (roots[first], rest) if p))
             else:  # the error is about the root key itself
-                err.path, err.key = _split(roots[err.key])
+                err.relocate(*_split(roots[err.key]))
         else:
-            err.path = '.'.join(p for p in (prefix, err.path) if p)
+            err.relocate('.'.join(p for p in (prefix, err.path) if p))
         raise

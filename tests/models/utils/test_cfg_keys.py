@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import pickle
 
 import pytest
 from mmengine.config import Config
@@ -111,6 +112,8 @@ def test_check_cfg_keys_and_cfg_path_compose():
           cfg_path('train_cfg.assigner')):
         check_cfg_keys({'pos_iou_thr': .5, 'min_pos_io': 0}, ('pos_iou_thr', 'min_pos_iou'))
     assert info.value.full_key == 'model.train_cfg.assigner.min_pos_io'
+    # the located error survives pickling (errors cross process boundaries)
+    assert str(pickle.loads(pickle.dumps(info.value))) == str(info.value)
     with pytest.raises(ConfigKeyError) as info, cfg_path('model.bbox_head'):
         build_checked(TASK_UTILS, {'type': 'DeltaXYWHBBoxCoder', 'clip_bordr': True},
                       'bbox_coder')
