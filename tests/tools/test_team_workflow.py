@@ -51,7 +51,7 @@ def make_setup(root: Path) -> Path:
     return config
 
 
-def test_notes_workflow(tmp_path: Path):
+def test_notes_workflow(tmp_path: Path, capsys):
     config = make_setup(tmp_path)
     data = tmp_path / 'data/trash'
     val0 = json.loads((data / 'val0.json').read_text())
@@ -71,15 +71,20 @@ def test_notes_workflow(tmp_path: Path):
     best_epoch = int(best[0].stem.rsplit('_', 1)[1])
     assert logged[best_epoch] == max(logged.values())
 
-    # tools/test.py on the fold's validation file reproduces the logged validation
-    out = run_tool(['tools/test.py', str(config), str(best[0]), '--eval', 'bbox',
-                    '--cfg-options', f'data.test.ann_file={data}/val0.json', *SCALE]).stdout
-    assert f'bbox_mAP_50: {logged[best_epoch]}' in out
+    # tools/test.py (in this process: no second start-up of torch) on the fold's
+    # validation file reproduces the logged validation
+    test_tool = load_tool('tools/test.py')
+    capsys.readouterr()
+    test_tool.main([str(config), str(best[0]), '--eval', 'bbox', '--work-dir',
+                    str(tmp_path / 'test_val0'), '--cfg-options',
+                    f'data.test.ann_file={data}/val0.json', *SCALE])
+    assert f'bbox_mAP_50: {logged[best_epoch]}\n' in capsys.readouterr().out
 
     # the submission: --format-only on test.json, the file's own ids (from 0)
     prefix = tmp_path / 'submission'
-    run_tool(['tools/test.py', str(config), str(best[0]), '--format-only',
-              '--eval-options', f'jsonfile_prefix={prefix}', '--cfg-options', *SCALE])
+    test_tool.main([str(config), str(best[0]), '--format-only', '--work-dir',
+                    str(tmp_path / 'test_submission'), '--eval-options',
+                    f'jsonfile_prefix={prefix}', '--cfg-options', *SCALE])
     dets = json.loads(Path(f'{prefix}.bbox.json').read_text())
     test = json.loads((data / 'test.json').read_text())
     assert {d['image_id'] for d in dets} == {im['id'] for im in test['images']} == {0, 1, 2}
@@ -88,4 +93,4 @@ def test_notes_workflow(tmp_path: Path):
     # --eval on test.json says there is no ground truth, before any inference
     with pytest.raises(SystemExit, match='test.json has no ground truth: no annotations for '
                                          'the 3 evaluated images'):
-        load_tool('tools/test.py').main([str(config), str(best[0]), '--eval', 'bbox'])
+        test_tool.main([str(config), str(best[0]), '--eval', 'bbox'])
