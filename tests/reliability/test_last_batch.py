@@ -31,6 +31,10 @@ def test_training_loader_is_grouped(six_images, tmp_path):
     loader = translate_train_config(cfg, validate=False)['train_dataloader']
     assert loader['sampler'] == dict(type='mmssd.GroupSampler', samples_per_gpu=2)
     assert loader['batch_size'] == 2
+    # mmengine's `batch_size` in the per-split overrides reaches the sampler too
+    cfg.data.train_dataloader = dict(batch_size=3)
+    loader = translate_train_config(cfg, validate=False)['train_dataloader']
+    assert loader['batch_size'] == 3 and loader['sampler']['samples_per_gpu'] == 3
 
 
 @pytest.mark.slow

@@ -54,7 +54,8 @@ def kill_during_epoch_2(command: list[str]) -> str:
     seen = []
     for line in proc.stdout:
         seen.append(line)
-        if re.search(r'Epoch\(train\)\s+\[2\]\[2/4\]', line):
+        # iterations per epoch: 32 images in full batches of one aspect-ratio group
+        if re.search(r'Epoch\(train\)\s+\[2\]\[2/\d+\]', line):
             proc.send_signal(signal.SIGKILL)
             break
     proc.wait()

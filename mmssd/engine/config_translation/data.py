@@ -62,7 +62,8 @@ def dataloader_config(data: dict, split: str, shuffle: bool, default_batch: int)
         default_batch = dataset.pop('samples_per_gpu', default_batch)
     dataset = translate_dataset(dataset, split)
     overrides = plain(data.get(f'{split}_dataloader', {}))
-    batch = overrides.pop('samples_per_gpu', default_batch)
+    batch = overrides.pop('batch_size', default_batch)  # mmengine's name; the sampler needs it
+    batch = overrides.pop('samples_per_gpu', batch)
     workers = overrides.pop('workers_per_gpu', data.get('workers_per_gpu', 2))
     loader = dict(
         batch_size=batch,
