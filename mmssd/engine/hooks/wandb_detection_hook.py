@@ -105,8 +105,7 @@ class WandbDetectionHook(Hook):
         self._log_new_checkpoint(runner)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        if not runner.train_loop.__class__.__name__.startswith('Epoch'):
-            self._log_new_checkpoint(runner)
+        self._log_new_checkpoint(runner)  # iteration-based runs save here (a small file read)
 
     def _log_new_checkpoint(self, runner) -> None:
         """Log the checkpoint named by ``work_dir/last_checkpoint`` if it is new."""
