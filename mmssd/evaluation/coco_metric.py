@@ -199,11 +199,11 @@ class CocoMetric(BaseMetric):
         if self.format_only:
             return {}
         img_ids = sorted({img_id for img_id, _ in results})
-        self._check_ground_truth(coco, img_ids, cat_ids)
+        missing = self._check_ground_truth(coco, img_ids, cat_ids)
         if not dets:
             print_log('CocoMetric: no detections at all; every metric is 0', logger='current',
                       level=30)
-            return self._zeros(coco, cat_ids)
+            return self._zeros(coco, cat_ids, missing)
         coco_dt = _quiet(coco.loadRes, dets)[0]
         coco_eval = make_coco_eval(self.backend, coco, coco_dt)
         coco_eval.params.catIds = cat_ids
@@ -226,9 +226,10 @@ class CocoMetric(BaseMetric):
         print_log('bbox_mAP_copypaste: ' + ' '.join(f'{a:.3f}' for a in ap), logger='current')
         return out
 
-    def _check_ground_truth(self, coco: COCO, img_ids: list[int], cat_ids: list[int]) -> None:
+    def _check_ground_truth(self, coco: COCO, img_ids: list[int],
+                            cat_ids: list[int]) -> list[str]:
         """Raise when ``img_ids`` hold no ground truth at all; warn naming the classes
-        without any scored box (their AP is ``nan``, outside the mean)."""
+        without any scored box (their AP is ``nan``, outside the mean) and return them."""
         boxes = num_scored_boxes(coco, img_ids, cat_ids)
         if not any(boxes):
             raise no_ground_truth_error(self._ann_file(), len(img_ids), 'bbox')
@@ -240,6 +241,7 @@ class CocoMetric(BaseMetric):
                       f'be scored ({NO_GT_CELL} in the classwise table) and bbox_mAP averages '
                       f'the other {len(names) - len(missing)} classes', logger='current',
                       level=30)
+        return missing
 
     def _save_pr_curves(self, coco: COCO, coco_eval) -> None:
         from mmssd.visualization.pr_curve import plot_pr_curves
@@ -260,8 +262,10 @@ class CocoMetric(BaseMetric):
         print_log('\n' + table, logger='current')
         return {f'bbox_{n}_precision': round(ap, 3) for n, ap in zip(names, aps, strict=True)}
 
-    def _zeros(self, coco: COCO, cat_ids: list[int]) -> dict[str, float]:
+    def _zeros(self, coco: COCO, cat_ids: list[int], missing: list[str]) -> dict[str, float]:
+        """Metrics without any detection: 0, and ``nan`` for classes without ground truth."""
         out = {f'bbox_{item}': 0.0 for item in self.metric_items}
         if self.classwise:
-            out.update({f'bbox_{n}_precision': 0.0 for n in self._class_names(coco, cat_ids)})
+            out.update({f'bbox_{n}_precision': float('nan') if n in missing else 0.0
+                        for n in self._class_names(coco, cat_ids)})
         return out

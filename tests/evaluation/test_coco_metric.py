@@ -126,6 +126,8 @@ def test_no_detections_gives_zeros(ann_file: str):
     empty = [np.zeros((0, 5), np.float32)] * 3
     metric.process({'img_metas': [{'img_id': 10}, {'img_id': 11}]}, [empty, empty])
     out = metric.evaluate(2)
+    # images 10 and 11 hold no plum: its AP cannot be scored (nan), as with detections
+    assert np.isnan(out.pop('bbox_plum_precision'))
     assert all(v == 0.0 for v in out.values()) and 'bbox_mAP' in out
     assert 'bbox_pear_precision' in out
 
