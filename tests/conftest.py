@@ -21,6 +21,12 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
+
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # `pytest -n auto` (the README's command): the workers share the machine's cores, so
+    # one OpenMP thread each, also for the tools the tests start as subprocesses
+    os.environ['OMP_NUM_THREADS'] = '1'
+    torch.set_num_threads(1)
 DEMO_CONFIG = REPO / 'configs/demo/ssdlite_mobilenetv2_demo.py'
 DEMO_IMAGE = REPO / 'demo/demo.jpg'
 DEMO_ANN = REPO / 'demo/demo.json'
