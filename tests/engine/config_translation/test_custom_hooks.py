@@ -91,29 +91,40 @@ class RecordWeightsHook(Hook):
         self.params.append({k: p.detach().clone() for k, p in runner.model.named_parameters()})
 
 
-@pytest.mark.slow
-def test_best_checkpoint_holds_the_ema_weights(tmp_path):
-    """Train with ``ExpMomentumEMAHook`` and ``save_best``, stopped by
-    ``EarlyStoppingHook`` after the first validation: the best checkpoint's
-    ``state_dict`` is the average computed here from the recorded weights."""
-    root = tmp_path / 'demo'
-    make_demo_dataset(root, num_train=8, num_val=4, seed=0)
+def ema_config(root: Path, work_dir: Path, epochs: int, custom_hooks: list[dict], **extra):
+    """The demo config on the small demo data under ``root``, batches of 4, a fixed lr,
+    a checkpoint every epoch, and ``custom_hooks``."""
     cfg = load_config(str(REPO / 'configs/demo/ssdlite_mobilenetv2_demo.py'),
-                      work_dir=str(tmp_path / 'work'))
+                      work_dir=str(work_dir))
     for split, name in (('train', 'train'), ('val', 'val')):
         cfg.data[split].update(ann_file=str(root / f'annotations/instances_{name}.json'),
                                img_prefix=str(root / name))
-    momentum, total_iter = 0.05, 3
     cfg.merge_from_dict(dict(
         data=dict(samples_per_gpu=4, workers_per_gpu=0),
-        runner=dict(type='EpochBasedRunner', max_epochs=3), seed=0,
+        runner=dict(type='EpochBasedRunner', max_epochs=epochs), seed=0, deterministic=True,
         lr_config=dict(_delete_=True, policy='fixed'), log_config=dict(interval=1),
-        evaluation=dict(interval=1, metric='bbox', save_best='auto'),
-        checkpoint_config=dict(interval=1),
-        custom_hooks=[
-            dict(type='ExpMomentumEMAHook', momentum=momentum, total_iter=total_iter,
-                 resume_from=None, priority=49),
-            dict(type='EarlyStoppingHook', monitor='bbox_mAP', stopping_threshold=-1.0)]))
+        checkpoint_config=dict(interval=1), custom_hooks=custom_hooks, **extra))
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def demo_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp('ema_demo')
+    make_demo_dataset(root, num_train=8, num_val=4, seed=0)
+    return root
+
+
+@pytest.mark.slow
+def test_best_checkpoint_holds_the_ema_weights(demo_root, tmp_path):
+    """Train with ``ExpMomentumEMAHook`` and ``save_best``, stopped by
+    ``EarlyStoppingHook`` after the first validation: the best checkpoint's
+    ``state_dict`` is the average computed here from the recorded weights."""
+    momentum, total_iter = 0.05, 3
+    cfg = ema_config(demo_root, tmp_path / 'work', 3, [
+        dict(type='ExpMomentumEMAHook', momentum=momentum, total_iter=total_iter,
+             resume_from=None, priority=49),
+        dict(type='EarlyStoppingHook', monitor='bbox_mAP', stopping_threshold=-1.0)],
+        evaluation=dict(interval=1, metric='bbox', save_best='auto'))
     runner = build_train_runner(cfg)
     recorder = RecordWeightsHook()
     runner.register_hook(recorder)
@@ -131,3 +142,24 @@ def test_best_checkpoint_holds_the_ema_weights(tmp_path):
         torch.testing.assert_close(best['state_dict'][name], value, rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(best['ema_state_dict'][f'module.{name}'], raw[name])
     assert any(not torch.allclose(expected[k], raw[k]) for k in expected)  # a real average
+
+
+@pytest.mark.slow
+def test_resumed_run_continues_the_average(demo_root, tmp_path):
+    """2 epochs in one go, and 1 epoch then ``resume_from`` for the second: the same
+    averaged and raw weights at the end."""
+    hooks = [dict(type='ExpMomentumEMAHook', momentum=0.05, total_iter=3, priority=49)]
+    build_train_runner(ema_config(demo_root, tmp_path / 'whole', 2, hooks),
+                       validate=False).train()
+    build_train_runner(ema_config(demo_root, tmp_path / 'split', 1, hooks),
+                       validate=False).train()
+    build_train_runner(ema_config(demo_root, tmp_path / 'split', 2, hooks,
+                                  resume_from=str(tmp_path / 'split/epoch_1.pth')),
+                       validate=False).train()
+    whole = torch.load(tmp_path / 'whole/epoch_2.pth', weights_only=True)
+    split = torch.load(tmp_path / 'split/epoch_2.pth', weights_only=True)
+    for key in ('state_dict', 'ema_state_dict'):
+        assert whole[key].keys() == split[key].keys()
+        for name, value in whole[key].items():
+            torch.testing.assert_close(split[key][name], value, rtol=1e-5, atol=1e-6,
+                                       msg=f'{key}[{name}]')
