@@ -15,6 +15,7 @@ from torch import Tensor
 
 from mmssd.registry import MODELS, TASK_UTILS
 
+from ..test_time_augs import rcnn_aug_bboxes
 from ..utils import bbox2result, bbox2roi
 from ..utils.cfg_keys import build_checked, cfg_path, require_cfg_key
 from .standard_roi_head import (
@@ -252,3 +253,14 @@ class CascadeRoIHead(BaseModule):
         num_classes = self.bbox_head[-1].num_classes
         return [bbox2result(bboxes, labels, num_classes)
                 for bboxes, labels in zip(det_bboxes, det_labels, strict=True)]
+
+    def aug_test(self, x: Sequence[Sequence[Tensor]], proposal_list: Sequence[Tensor],
+                 img_metas: Sequence[Sequence[dict]],
+                 rescale: bool = True) -> list[list[np.ndarray]]:
+        """Test-time augmentation as :meth:`StandardRoIHead.aug_test`: under every
+        augmentation the whole cascade scores and regresses the merged proposals
+        (:meth:`simple_test_bboxes` without NMS), the results are mapped back, averaged and
+        kept by one NMS (:func:`~mmssd.models.test_time_augs.rcnn_aug_bboxes`)."""
+        results = rcnn_aug_bboxes(self, x, proposal_list, img_metas, rescale=rescale)
+        num_classes = self.bbox_head[-1].num_classes
+        return [bbox2result(dets, labels, num_classes) for dets, labels in results]

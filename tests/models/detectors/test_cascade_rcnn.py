@@ -59,3 +59,28 @@ def test_predict_format_and_tensor_mode(batch):  # noqa: F811 (fixture)
     for cls_score, bbox_pred in zip(stages[::2], stages[1::2], strict=True):
         assert cls_score.shape == (2 * 1000, NUM_CLASSES + 1)
         assert bbox_pred.shape == (2 * 1000, 4)  # class-agnostic regression
+
+
+def test_test_time_augmentation(batch):  # noqa: F811 (fixture)
+    """The cascade under flip and scale TTA: an augmentation given twice gives what it gives
+    once; flip plus a second scale gives detections in original pixels."""
+    img, metas, *_ = batch
+    model = build(cascade_cfg()).eval()
+    plain = [dict(m, flip=False, flip_direction=None) for m in metas]
+    once = model([img], [plain], mode='predict')
+    twice = model([img, img], [plain, plain], mode='predict')
+    assert sum(len(d) for d in once[0] + once[1]) > 0
+    for per_image, per_image_twice in zip(once, twice, strict=True):
+        for dets, dets_twice in zip(per_image, per_image_twice, strict=True):
+            np.testing.assert_allclose(dets, dets_twice, rtol=1e-5, atol=1e-4)
+    flipped = [dict(m, flip=True, flip_direction='horizontal') for m in plain]
+    small = torch.nn.functional.interpolate(img, size=(64, 64), mode='bilinear')
+    small_metas = [dict(m, img_shape=(64, 64 - 16 * i * 2 // 3, 3), pad_shape=(64, 64, 3),
+                        scale_factor=np.full(4, 1 / 3, np.float32))
+                   for i, m in enumerate(plain)]
+    tta = model([img, img.flip(-1), small], [plain, flipped, small_metas], mode='predict')
+    assert len(tta) == 2 and all(len(per_image) == NUM_CLASSES for per_image in tta)
+    dets = np.concatenate([np.concatenate(per_image) for per_image in tta])
+    assert len(dets) <= 200
+    if len(dets):
+        assert dets[:, :4].min() >= 0 and dets[:, :4].max() <= 2 * SIZE
