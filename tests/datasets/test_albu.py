@@ -159,6 +159,14 @@ def test_min_visibility_and_skip_img_without_anno():
     assert len(albu(empty)(two_boxes())['gt_bboxes']) == 0
 
 
+def test_degenerate_and_outside_boxes_are_dropped_with_their_labels():
+    results = results_for(np.zeros((20, 20, 3), np.uint8),
+                          np.array([[1, 1, 5, 5], [6, 6, 6, 9], [30, 1, 40, 5]], np.float32))
+    out = albu([dict(type='HorizontalFlip', p=1.0)])(results)
+    np.testing.assert_allclose(out['gt_bboxes'], [[15, 1, 19, 5]], atol=1e-3)
+    np.testing.assert_array_equal(out['gt_labels'], [0])
+
+
 def test_keymap_and_update_pad_shape():
     results = two_boxes()
     results['pad_shape'] = (100, 100, 3)

@@ -78,9 +78,10 @@ class Albu:
     Boxes: every box field of ``results['bbox_fields']`` (``gt_bboxes`` (N, 4) and
     ``gt_bboxes_ignore`` (M, 4), float32 xyxy pixels) goes through albumentations in one
     ``pascal_voc`` list, clipped to the image first (albumentations refuses boxes outside
-    it). A box that albumentations drops (outside a crop, below ``min_visibility`` or
-    ``min_area``) is dropped with its label: ``gt_labels`` / ``gt_labels_ignore`` and every
-    other ``label_fields`` entry keep the rows of the boxes that are left (2.x needed
+    it). A box that albumentations drops (zero area, outside a crop, below
+    ``min_visibility`` or ``min_area``) is dropped with its label: ``gt_labels`` /
+    ``gt_labels_ignore`` and every other ``label_fields`` entry keep the rows of the
+    boxes that are left (2.x needed
     ``filter_lost_elements`` for that; here it is always so, and the key is accepted).
 
     Args:
@@ -129,6 +130,9 @@ class Albu:
             self.label_fields = [self.keymap_back.get(f, f)
                                  for f in params.pop('label_fields', None) or []]
             params['label_fields'] = [_INDEX_FIELD]
+            # a zero-area box (or one wholly outside, clipped to zero area) is dropped with
+            # its label instead of stopping albumentations
+            params.setdefault('filter_invalid_bboxes', True)
             albu_bbox_params = albumentations.BboxParams(**params)
         self.has_bbox_params = albu_bbox_params is not None
         self.aug = albumentations.Compose(
