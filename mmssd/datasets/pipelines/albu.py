@@ -81,8 +81,8 @@ class Albu:
     it). A box that albumentations drops (zero area, outside a crop, below
     ``min_visibility`` or ``min_area``) is dropped with its label: ``gt_labels`` /
     ``gt_labels_ignore`` and every other ``label_fields`` entry keep the rows of the
-    boxes that are left (2.x needed
-    ``filter_lost_elements`` for that; here it is always so, and the key is accepted).
+    boxes that are left (2.x needed ``filter_lost_elements`` for that; here it is always
+    so, and the key is accepted).
 
     Args:
         transforms: albumentations transform configs (``type`` = class name).
