@@ -5,12 +5,11 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import DictAction
-
 from mmssd.apis import evaluate_detector, load_config
 from mmssd.datasets.annotation_files import load_json
 from mmssd.engine import install_checkpointing
 from mmssd.evaluation.ground_truth import no_ground_truth_error
+from mmssd.utils.cfg_options import CfgOptionsAction
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -23,9 +22,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--format-only', action='store_true',
                         help='only write the results in the dataset format (needs '
                              '--eval-options jsonfile_prefix=...)')
-    parser.add_argument('--eval-options', nargs='+', action=DictAction,
+    parser.add_argument('--eval-options', nargs='+', action=CfgOptionsAction,
                         help='metric arguments, e.g. classwise=True jsonfile_prefix=res')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings, e.g. data.test.samples_per_gpu=8')
     parser.add_argument('--pr-curve-dir',
                         help='with --eval bbox: save per-class precision-recall curves to '

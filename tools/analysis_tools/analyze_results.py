@@ -19,13 +19,13 @@ import os.path as osp
 
 import mmcv
 import numpy as np
-from mmengine.config import DictAction
 from tqdm import tqdm
 
 from mmssd.apis import load_config
 from mmssd.datasets.builder import build_dataset
 from mmssd.evaluation.offline_eval import image_map, load_results
 from mmssd.utils import register_all_modules
+from mmssd.utils.cfg_options import CfgOptionsAction
 from mmssd.visualization import draw_gt_and_result
 
 
@@ -38,7 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--topk', type=int, default=20, help='images drawn in each folder')
     parser.add_argument('--show-score-thr', type=float, default=0.3,
                         help='smallest predicted score drawn')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings')
     args = parser.parse_args(argv)
     if args.topk < 1:

@@ -16,7 +16,6 @@ import time
 import numpy as np
 import torch
 from mmcv.cnn import fuse_conv_bn
-from mmengine.config import DictAction
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
@@ -24,6 +23,7 @@ from mmssd.apis import init_detector
 from mmssd.datasets.builder import build_dataset
 from mmssd.datasets.collate import detection_collate
 from mmssd.evaluation.img_metas import first_aug_metas
+from mmssd.utils.cfg_options import CfgOptionsAction
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,7 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='fold BatchNorm layers into the convs before them')
     parser.add_argument('--device', default='cpu', help='device, e.g. cpu or cuda:0')
     parser.add_argument('--num-workers', type=int, default=0, help='data loader workers')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings')
     return parser.parse_args(argv)
 

@@ -18,13 +18,13 @@ import pickle
 from collections.abc import Sequence
 
 import numpy as np
-from mmengine.config import DictAction
 from tqdm import tqdm
 
 from mmssd.apis import load_config
 from mmssd.datasets.builder import build_dataset
 from mmssd.evaluation import detection_confusion_matrix
 from mmssd.utils import register_all_modules
+from mmssd.utils.cfg_options import CfgOptionsAction
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,7 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='IoU from which a prediction matches a ground-truth box')
     parser.add_argument('--color-theme', default='Blues', help='matplotlib colour map')
     parser.add_argument('--show', action='store_true', help='also open a window')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings')
     return parser.parse_args(argv)
 

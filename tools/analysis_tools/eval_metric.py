@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 
-from mmengine.config import DictAction
-
 from mmssd.apis import load_config
 from mmssd.datasets.builder import build_dataset
 from mmssd.engine.config_translation import evaluator_config
 from mmssd.evaluation.offline_eval import evaluate_results, load_results
 from mmssd.utils import register_all_modules
+from mmssd.utils.cfg_options import CfgOptionsAction
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -26,9 +25,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                         '.json')
     parser.add_argument('--eval', nargs='+', required=True,
                         help='metrics, e.g. "bbox" (COCO) or "mAP" (VOC)')
-    parser.add_argument('--eval-options', nargs='+', action=DictAction,
+    parser.add_argument('--eval-options', nargs='+', action=CfgOptionsAction,
                         help='metric arguments, e.g. classwise=True')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings')
     return parser.parse_args(argv)
 

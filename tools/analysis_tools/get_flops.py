@@ -14,10 +14,10 @@ import argparse
 
 import torch
 from mmengine.analysis import get_model_complexity_info
-from mmengine.config import DictAction
 
 from mmssd.apis import init_detector
 from mmssd.apis.tensor_forward import TensorForward
+from mmssd.utils.cfg_options import CfgOptionsAction
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -27,7 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='input size: H W, or one number for a square input')
     parser.add_argument('--show-table', action='store_true',
                         help='print the per-module table as well')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings')
     args = parser.parse_args(argv)
     if len(args.shape) == 1:

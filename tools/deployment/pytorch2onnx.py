@@ -24,13 +24,13 @@ import warnings
 
 import numpy as np
 import torch
-from mmengine.config import DictAction
 
 from mmssd.apis import init_detector
 from mmssd.apis.inference import build_test_pipeline, load_image
 from mmssd.datasets.collate import detection_collate
 from mmssd.deployment import SSDOnnxModel, postprocess_detections
 from mmssd.models.detectors import SingleStageDetector
+from mmssd.utils.cfg_options import CfgOptionsAction
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_IMG = osp.join(REPO, 'demo', 'demo.jpg')
@@ -51,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='compare onnxruntime with PyTorch on the input image')
     parser.add_argument('--atol', type=float, default=1e-3,
                         help='largest absolute difference --verify accepts')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings')
     args = parser.parse_args(argv)
     if args.shape is not None and len(args.shape) == 1:

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 
 import mmcv
 import numpy as np
-from mmengine.config import DictAction
 from tqdm import tqdm
 
 from mmssd.apis import load_config
 from mmssd.datasets.builder import build_dataset
 from mmssd.utils import register_all_modules
+from mmssd.utils.cfg_options import CfgOptionsAction
 from mmssd.visualization import draw_boxes
 
 DEFAULT_SKIP = ('DefaultFormatBundle', 'Normalize', 'Collect')
@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='pipeline steps to leave out')
     parser.add_argument('--max-images', type=int, default=None,
                         help='stop after this many images (default: the whole dataset)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings, e.g. data.train.times=1')
     return parser.parse_args(argv)
 

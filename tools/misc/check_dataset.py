@@ -20,8 +20,6 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
-
 from mmssd.apis import load_config
 from mmssd.datasets import CocoDataset
 from mmssd.datasets.builder import expand_dataset_config, leaf_dataset_configs
@@ -34,6 +32,7 @@ from mmssd.datasets.dataset_check import (
 )
 from mmssd.registry import DATASETS
 from mmssd.utils import register_all_modules
+from mmssd.utils.cfg_options import CfgOptionsAction
 from mmssd.visualization.dataset_figure import plot_dataset_report
 
 
@@ -47,7 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='folder for dataset_check.txt and dataset_check.png')
     parser.add_argument('--no-images', action='store_true',
                         help='do not open the images (json checks and statistics only)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings')
     return parser.parse_args(argv)
 

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import argparse
 
-from mmengine.config import DictAction
-
 from mmssd.apis import load_config
+from mmssd.utils.cfg_options import CfgOptionsAction
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Print the fully merged config')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings, e.g. model.bbox_head.num_classes=3')
     parser.add_argument('--save-path', help='also write the merged config to this .py file')
     return parser.parse_args(argv)
