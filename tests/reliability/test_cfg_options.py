@@ -51,3 +51,17 @@ def test_command_line_names_the_option():
     assert ("train.py: error: --cfg-options: malformed option 'runner.max_epochs'; "
             'expected KEY=VALUE') in result.stderr
     assert 'Traceback' not in result.stderr
+
+
+@pytest.mark.parametrize('tool, extra, option', [
+    ('tools/test.py', ['x.pth'], '--cfg-options'), ('tools/test.py', ['x.pth'], '--eval-options'),
+    ('tools/misc/print_config.py', [], '--cfg-options'),
+    ('tools/analysis_tools/get_flops.py', [], '--cfg-options'),
+    ('tools/analysis_tools/benchmark.py', [], '--cfg-options'),
+])
+def test_every_tool_names_the_malformed_item(tool, extra, option, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_tool(tool).parse_args([CONFIG, *extra, option, 'runner.max_epochs'])
+    assert exit_info.value.code == 2
+    assert (f"{option}: malformed option 'runner.max_epochs'; expected KEY=VALUE"
+            in capsys.readouterr().err)
