@@ -10,7 +10,6 @@ import copy
 import os.path as osp
 from collections.abc import Sequence
 
-import mmcv
 import numpy as np
 import torch
 from mmengine.config import Config
@@ -18,7 +17,7 @@ from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_mod
 from torch import nn
 
 from mmssd.datasets.collate import detection_collate
-from mmssd.datasets.pipelines import Compose
+from mmssd.datasets.pipelines import Compose, read_image
 from mmssd.engine.checkpoint import check_checkpoint_fits, install_checkpointing
 from mmssd.engine.config_translation import translate_model
 from mmssd.engine.custom_imports import import_custom_modules
@@ -132,7 +131,7 @@ def load_image(img: ImageInput, index: int = 0) -> dict:
     if isinstance(img, str):
         if not osp.isfile(img):
             raise FileNotFoundError(f'image file not found: {img}')
-        array = mmcv.imread(img)
+        array = read_image(img)
         filename = img
     elif isinstance(img, np.ndarray):
         if img.ndim != 3 or img.shape[2] != 3:

@@ -7,11 +7,11 @@ them near their native size.
 """
 from __future__ import annotations
 
-import mmcv
 import numpy as np
 import torch
 from torch import nn
 
+from mmssd.datasets.pipelines import read_image
 from mmssd.models.utils.multiclass_nms import per_class_nms
 
 from .inference import DetResult, ImageInput, inference_detector
@@ -96,7 +96,7 @@ def inference_detector_sliced(model: nn.Module, img: ImageInput, slice_size: int
         merged across tiles by per-class NMS with the IoU threshold and ``max_per_img``
         of the model's ``test_cfg``.
     """
-    array = mmcv.imread(img) if isinstance(img, str) else img
+    array = read_image(img) if isinstance(img, str) else img
     if array is None:
         raise FileNotFoundError(f'image file not found or unreadable: {img}')
     height, width = array.shape[:2]

@@ -4,8 +4,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import cv2
-import mmcv
 import numpy as np
+
+from mmssd.datasets.pipelines import read_image
 
 from .palette import class_palette
 
@@ -68,7 +69,7 @@ def draw_boxes(img: np.ndarray | str, bboxes: np.ndarray, labels: np.ndarray,
     Returns:
         (H, W, 3) uint8 BGR image.
     """
-    canvas = np.ascontiguousarray(mmcv.imread(img) if isinstance(img, str) else img.copy())
+    canvas = np.ascontiguousarray(read_image(img) if isinstance(img, str) else img.copy())
     bboxes = np.asarray(bboxes, np.float32)
     bboxes = bboxes.reshape(0, 4) if bboxes.size == 0 else bboxes
     labels = np.asarray(labels, np.int64).reshape(-1)

@@ -4,8 +4,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import cv2
-import mmcv
 import numpy as np
+
+from mmssd.datasets.pipelines import read_image
 
 from .draw_boxes import BoxColour, draw_result
 
@@ -31,7 +32,7 @@ def draw_gt_and_result(img: np.ndarray | str, result: Sequence[np.ndarray] | Non
     Returns:
         (H, W, 3) uint8 BGR image.
     """
-    canvas = np.ascontiguousarray(mmcv.imread(img) if isinstance(img, str) else img.copy())
+    canvas = np.ascontiguousarray(read_image(img) if isinstance(img, str) else img.copy())
     if gt_bboxes is not None:
         for box in np.asarray(gt_bboxes, np.float32).reshape(-1, 4):
             x1, y1, x2, y2 = (int(round(v)) for v in box)

@@ -94,3 +94,20 @@ def test_size_of_the_other_frame_names_the_file(tmp_path, apply, size):
             rf'{size[0]} x {size[1]}, .*EXIF orientation 6.*'
             rf'Set LoadImageFromFile\(apply_exif_orientation={not apply}\)')):
         load(tmp_path, apply_exif_orientation=apply)
+
+
+@pytest.mark.parametrize('orientation', [6, 8])
+def test_inference_and_drawing_see_the_training_pixels(tmp_path, orientation):
+    """inference_detector's loading and the drawing tools read the file as training does
+    (stored pixels), so drawn boxes land on the objects they were annotated on."""
+    from mmssd.apis.inference import load_image
+    from mmssd.visualization.draw_boxes import draw_result
+
+    write(tmp_path, orientation, STORED_BOX, (STORED_W, STORED_H))
+    path = str(tmp_path / 'imgs/turned.jpg')
+    trained_on = load(tmp_path)
+    loaded = load_image(path)
+    assert loaded['ori_shape'][:2] == (STORED_H, STORED_W) == trained_on['ori_shape'][:2]
+    drawn = draw_result(path, [np.zeros((0, 5), np.float32)], ('obj',))
+    assert drawn.shape[:2] == (STORED_H, STORED_W)
+    np.testing.assert_array_equal(drawn, loaded['img'])

@@ -9,7 +9,7 @@ from .formatting import (
     ToTensor,
     to_tensor,
 )
-from .image_decoding import ImageDecodeError, decode_image, jpeg_is_truncated
+from .image_decoding import ImageDecodeError, decode_image, jpeg_is_truncated, read_image
 from .loading import LoadAnnotations, LoadImageFromFile
 from .test_time_aug import MultiScaleFlipAug
 from .transforms import (
@@ -29,5 +29,5 @@ __all__ = [
     'Pad', 'PhotoMetricDistortion', 'Expand', 'MinIoURandomCrop', 'RandomCrop',
     'DefaultFormatBundle', 'ImageToTensor', 'ToTensor', 'Collect', 'MultiScaleFlipAug',
     'DEFAULT_META_KEYS', 'to_tensor', 'VirtualCanvas',
-    'ImageDecodeError', 'decode_image', 'jpeg_is_truncated', 'Albu',
+    'ImageDecodeError', 'decode_image', 'jpeg_is_truncated', 'read_image', 'Albu',
 ]

@@ -84,3 +84,12 @@ def decode_image(data: bytes, filename: str, flag: str = 'color',
         raise ImageDecodeError(f'cannot decode image file {filename} ({len(data)} bytes; '
                                'corrupt or not an image)')
     return mmcv.bgr2rgb(img) if to_rgb else img
+
+
+def read_image(path: str, apply_exif_orientation: bool = False) -> np.ndarray:
+    """(H, W, 3) uint8 BGR pixels of the image file ``path``, decoded as the training
+    pipeline's loading step decodes them (as stored unless ``apply_exif_orientation``), so
+    inference and drawing see the pixels the boxes were annotated on."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    return decode_image(data, path, apply_exif_orientation=apply_exif_orientation)

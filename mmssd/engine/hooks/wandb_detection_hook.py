@@ -9,6 +9,7 @@ import mmcv
 import numpy as np
 from mmengine.hooks import Hook
 
+from mmssd.datasets.pipelines import read_image
 from mmssd.evaluation.img_metas import first_aug_metas
 from mmssd.registry import HOOKS
 
@@ -91,7 +92,7 @@ class WandbDetectionHook(Hook):
                     'box_data': box_data(np.asarray(ann['bboxes'], np.float32).reshape(-1, 4),
                                          np.asarray(ann['labels']), None, classes),
                     'class_labels': class_labels}
-            img = mmcv.imread(meta['filename'], channel_order='rgb')
+            img = mmcv.bgr2rgb(read_image(meta['filename']))
             caption = osp.basename(meta['filename'])
             self._images.append(wandb.Image(img, boxes=layers, caption=caption))
 
