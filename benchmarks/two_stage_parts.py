@@ -30,7 +30,8 @@ import two_stage_models as tsm
 from torch import Tensor, nn
 from torchvision.models.detection.image_list import ImageList
 
-from mmssd.models.roi_heads.standard_roi_head import assign_and_sample, bbox2roi, sampled_rois
+from mmssd.models.roi_heads.base_roi_head import assign_and_sample, sampled_rois
+from mmssd.models.utils import bbox2roi
 from mmssd.models.utils.bbox2result import bbox2result
 
 

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import torch
-from mmengine.model import BaseModule, ModuleList
+from mmengine.model import ModuleList
 from torch import Tensor
 
 from mmssd.registry import MODELS, TASK_UTILS
 
-from ..test_time_augs import rcnn_aug_bboxes
-from ..utils import bbox2result, bbox2roi
+from ..utils import bbox2roi
 from ..utils.cfg_keys import build_checked, cfg_path, require_cfg_key
-from .standard_roi_head import (
-    _TEST_KEYS,
-    _TRAIN_KEYS,
+from .base_roi_head import (
+    TRAIN_KEYS,
+    BaseRoIHead,
     assign_and_sample,
     bbox_forward,
     bbox_forward_train,
@@ -40,7 +38,7 @@ def _per_stage(value: dict | list | None, num_stages: int, name: str) -> list:
 
 
 @MODELS.register_module()
-class CascadeRoIHead(BaseModule):
+class CascadeRoIHead(BaseRoIHead):
     """Box branch of Cascade R-CNN (Cai & Vasconcelos 2018), mmdetection 2.x's arguments
     and module names (``bbox_roi_extractor.{s}``, ``bbox_head.{s}``), so its checkpoints
     load.
@@ -79,12 +77,8 @@ class CascadeRoIHead(BaseModule):
                  mask_head: dict | None = None, shared_head: dict | None = None,
                  train_cfg: list | None = None, test_cfg: dict | None = None,
                  pretrained: str | None = None, init_cfg: dict | list | None = None) -> None:
-        super().__init__(init_cfg)
-        for key, value in (('mask_roi_extractor', mask_roi_extractor),
-                           ('mask_head', mask_head), ('shared_head', shared_head)):
-            if value is not None:
-                raise NotImplementedError(f'CascadeRoIHead: {key} is not implemented in mmssd '
-                                          f'(box detection only), got {key}={value!r}')
+        super().__init__(train_cfg, test_cfg, mask_roi_extractor, mask_head, shared_head,
+                         pretrained, init_cfg)
         if not isinstance(num_stages, int) or num_stages < 1:
             raise ValueError(f'CascadeRoIHead: num_stages must be a positive int, '
                              f'got {num_stages!r}')
@@ -96,7 +90,6 @@ class CascadeRoIHead(BaseModule):
                              f'{num_stages}')
         self.num_stages = num_stages
         self.stage_loss_weights = [float(w) for w in stage_loss_weights]
-        self.pretrained = pretrained
         with cfg_path('bbox_roi_extractor'):
             self.bbox_roi_extractor = ModuleList(
                 MODELS.build(cfg) for cfg in _per_stage(bbox_roi_extractor, num_stages,
@@ -104,9 +97,6 @@ class CascadeRoIHead(BaseModule):
         with cfg_path('bbox_head'):
             self.bbox_head = ModuleList(
                 MODELS.build(cfg) for cfg in _per_stage(bbox_head, num_stages, 'bbox_head'))
-        self.train_cfg = train_cfg
-        self.test_cfg = test_cfg
-        check_rcnn_cfg(test_cfg, _TEST_KEYS, 'test_cfg')
         self.bbox_assigner: list = []
         self.bbox_sampler: list = []
         if train_cfg is not None:
@@ -116,23 +106,15 @@ class CascadeRoIHead(BaseModule):
                                  f'{type(train_cfg).__name__}')
             for stage, cfg in enumerate(_per_stage(train_cfg, num_stages, 'train_cfg.rcnn')):
                 where = f'train_cfg.{stage}'  # model.train_cfg.rcnn.<stage> in a detector
-                check_rcnn_cfg(cfg, _TRAIN_KEYS, where)
+                check_rcnn_cfg(cfg, TRAIN_KEYS, where)
                 self.bbox_assigner.append(build_checked(
                     TASK_UTILS, require_cfg_key(cfg, 'assigner', where), f'{where}.assigner'))
                 self.bbox_sampler.append(build_checked(
                     TASK_UTILS, require_cfg_key(cfg, 'sampler', where), f'{where}.sampler'))
 
     @property
-    def with_bbox(self) -> bool:
-        return True
-
-    @property
-    def with_mask(self) -> bool:
-        return False
-
-    @property
-    def with_shared_head(self) -> bool:
-        return False
+    def num_classes(self) -> int:
+        return self.bbox_head[-1].num_classes
 
     def _bbox_forward(self, stage: int, x: Sequence[Tensor], rois: Tensor) -> dict[str, Tensor]:
         """Stage ``stage``'s ``dict(cls_score (K, C + 1), bbox_pred (K, 4 or 4C),
@@ -167,15 +149,7 @@ class CascadeRoIHead(BaseModule):
             gt_bboxes_ignore: per image ``(M_i, 4)`` or None.
             gt_masks: not supported (must be None).
         """
-        if gt_masks is not None:
-            raise NotImplementedError('CascadeRoIHead: gt_masks given, but mask branches are '
-                                      'not implemented in mmssd')
-        if not self.bbox_assigner:
-            raise RuntimeError('CascadeRoIHead.forward_train needs train_cfg (train_cfg.rcnn)')
-        num_imgs = len(img_metas)
-        if not (len(proposal_list) == len(gt_bboxes) == len(gt_labels) == num_imgs):
-            raise ValueError(f'{num_imgs} img_metas but {len(proposal_list)} proposal sets, '
-                             f'{len(gt_bboxes)} gt_bboxes and {len(gt_labels)} gt_labels')
+        self.check_train_inputs(img_metas, proposal_list, gt_bboxes, gt_labels, gt_masks)
         losses: dict[str, Tensor] = {}
         for stage in range(self.num_stages):
             sampling_results = assign_and_sample(
@@ -231,36 +205,9 @@ class CascadeRoIHead(BaseModule):
         ``det_labels (k,)``, or with ``rcnn_test_cfg`` None the decoded ``(n, 4 or 4C)``
         boxes and ``(n, C + 1)`` scores of every proposal (test-time augmentation)."""
         rois = bbox2roi(proposals)
-        num_classes = self.bbox_head[-1].num_classes
         if rois.size(0) == 0:
-            if rcnn_test_cfg is None:
-                empty = rois.new_zeros((0, 4)), rois.new_zeros((0, num_classes + 1))
-            else:
-                empty = rois.new_zeros((0, 5)), rois.new_zeros((0,), dtype=torch.long)
-            return [empty[0]] * len(proposals), [empty[1]] * len(proposals)
+            return self.empty_detections(rois, len(proposals), raw=rcnn_test_cfg is None)
         rois, cls_score, bbox_pred = self.cascade_test(x, rois, img_metas)
         results = self.bbox_head[-1].get_bboxes_batched(rois, cls_score, bbox_pred, img_metas,
                                                         rescale=rescale, cfg=rcnn_test_cfg)
         return [r[0] for r in results], [r[1] for r in results]
-
-    def simple_test(self, x: Sequence[Tensor], proposal_list: Sequence[Tensor],
-                    img_metas: Sequence[dict], rescale: bool = True) -> list[list[np.ndarray]]:
-        """Per image, per class float32 ``(n, 5)`` arrays (:func:`bbox2result`)."""
-        if self.test_cfg is None:
-            raise RuntimeError('CascadeRoIHead.simple_test needs test_cfg (test_cfg.rcnn)')
-        det_bboxes, det_labels = self.simple_test_bboxes(x, img_metas, proposal_list,
-                                                         self.test_cfg, rescale=rescale)
-        num_classes = self.bbox_head[-1].num_classes
-        return [bbox2result(bboxes, labels, num_classes)
-                for bboxes, labels in zip(det_bboxes, det_labels, strict=True)]
-
-    def aug_test(self, x: Sequence[Sequence[Tensor]], proposal_list: Sequence[Tensor],
-                 img_metas: Sequence[Sequence[dict]],
-                 rescale: bool = True) -> list[list[np.ndarray]]:
-        """Test-time augmentation as :meth:`StandardRoIHead.aug_test`: under every
-        augmentation the whole cascade scores and regresses the merged proposals
-        (:meth:`simple_test_bboxes` without NMS), the results are mapped back, averaged and
-        kept by one NMS (:func:`~mmssd.models.test_time_augs.rcnn_aug_bboxes`)."""
-        results = rcnn_aug_bboxes(self, x, proposal_list, img_metas, rescale=rescale)
-        num_classes = self.bbox_head[-1].num_classes
-        return [bbox2result(dets, labels, num_classes) for dets, labels in results]

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torchvision.ops import batched_nms
 
 from mmssd.models.roi_heads import StandardRoIHead
-from mmssd.models.roi_heads.standard_roi_head import assign_and_sample, sampled_rois
+from mmssd.models.roi_heads.base_roi_head import assign_and_sample, sampled_rois
 from mmssd.models.utils import bbox2result
 from mmssd.utils.config_error import ConfigError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mmssd.models.roi_heads.standard_roi_head import assign_and_sample
+from mmssd.models.roi_heads.base_roi_head import assign_and_sample
 from mmssd.models.task_modules import AssignResult
 from mmssd.registry import TASK_UTILS
 from mmssd.utils import register_all_modules
