@@ -34,10 +34,13 @@ def test_cascade_rcnn_demo_learns_and_runs_through_the_tools(tmp_path: Path):
         values = [r[key] for r in train]
         return sum(values[-3:]) / sum(values[:3])
 
-    assert fall('loss_rpn_cls') < 0.4, train
-    assert all(fall(f's{s}.loss_cls') < 0.85 for s in range(3)), train
+    # measured (seed 0, one thread): loss_rpn_cls 0.15 of its start, the stages' loss_cls
+    # 0.50 / 0.64 / 0.80 (the later stages start low: at IoU 0.6 and 0.7 almost every RoI
+    # is an easy negative at first), bbox_mAP_50 0.81; 108 s on the quiet machine
+    assert fall('loss_rpn_cls') < 0.3 and fall('s0.loss_cls') < 0.7, train
+    assert all(fall(f's{s}.loss_cls') < 0.95 for s in (1, 2)), train
     map50 = [r['bbox_mAP_50'] for r in records if 'bbox_mAP_50' in r]
-    assert map50 and map50[-1] >= 0.3, (map50, train)
+    assert map50 and map50[-1] >= 0.5, (map50, train)
 
     checkpoint = str(work_dir / 'latest.pth')
     show_dir = tmp_path / 'show'
