@@ -83,9 +83,13 @@ def _listed(items: list[str]) -> str:
 
 def state_dict_differences(model: nn.Module,
                            state_dict: Mapping[str, Tensor]) -> StateDictDifferences:
-    """Compare ``state_dict`` (``module.`` prefixes stripped, as mmengine loads it) with
+    """Compare ``state_dict`` (``module.`` prefixes stripped, as mmengine loads it, and
+    renamed by the model's ``upgrade_state_dict`` if it has one, as its loading does) with
     ``model.state_dict()``."""
     theirs = {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
+    upgrade = getattr(model, 'upgrade_state_dict', None)
+    if upgrade is not None:
+        theirs = upgrade(theirs)
     ours = model.state_dict()
     diff = StateDictDifferences()
     total = fitting = 0

@@ -62,12 +62,22 @@ class RPN(BaseDetector):
         """The RPN head (held as ``bbox_head``, the name of its weights)."""
         return self.bbox_head
 
-    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
-        """Read mmdetection 2.x checkpoints, whose RPN head weights are ``rpn_head.*``."""
+    @staticmethod
+    def upgrade_state_dict(state_dict: dict, prefix: str = '') -> dict:
+        """Rename, in place, the ``rpn_head.*`` weights of mmdetection 2.x RPN checkpoints
+        and of two-stage checkpoints (Faster R-CNN's RPN) to this detector's
+        ``bbox_head.*``; returns ``state_dict``. Used when loading and by the checkpoint
+        check (``mmssd.engine.checkpoint.model_match``), so both see the same keys."""
         for key in [k for k in state_dict if k.startswith(prefix + 'rpn_head.')]:
             new_key = prefix + 'bbox_head.' + key[len(prefix + 'rpn_head.'):]
             if new_key not in state_dict:
                 state_dict[new_key] = state_dict.pop(key)
+        return state_dict
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
+        """Read checkpoints whose RPN head weights are ``rpn_head.*``
+        (:meth:`upgrade_state_dict`)."""
+        self.upgrade_state_dict(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward_dense(self, img: Tensor) -> tuple[list[Tensor], list[Tensor]]:

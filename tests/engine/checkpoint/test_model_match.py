@@ -77,3 +77,26 @@ def test_finetune_warns_on_another_class_count_and_refuses_another_model(capsys)
         'not in the model (stem.weight, stem.bias)')
     with pytest.raises(ValueError, match="mode must be one of .*got 'train'"):
         check_checkpoint_fits(detector(1), other.state_dict(), 'r.pth', 'train')
+
+
+def test_two_stage_checkpoint_fits_the_rpn_detector_as_it_loads():
+    """A Faster R-CNN checkpoint keeps its RPN at ``rpn_head.*``; the RPN detector renames
+    those keys when loading (``upgrade_state_dict``), and the check sees the same keys:
+    it passes for testing and names the RPN weights when they are absent."""
+    from mmengine.config import Config
+
+    from mmssd.registry import MODELS
+    from mmssd.utils import register_all_modules
+    register_all_modules()
+    faster = MODELS.build(Config.fromfile('configs/demo/faster_rcnn_r18_fpn_demo.py').model)
+    rpn = MODELS.build(Config.fromfile('configs/demo/rpn_r18_fpn_demo.py').model)
+    state = faster.state_dict()
+    diff = check_checkpoint_fits(rpn, {'state_dict': dict(state)}, 'frcnn.pth', 'test')
+    assert not diff.missing and not diff.mismatched
+    assert all(k.startswith('roi_head.') for k in diff.unexpected)
+    rpn.load_state_dict(dict(state), strict=False)  # loading renames the same way
+    torch.testing.assert_close(rpn.bbox_head.rpn_cls.weight, faster.rpn_head.rpn_cls.weight)
+    no_rpn = {k: v for k, v in state.items() if not k.startswith('rpn_head.')}
+    with pytest.raises(CheckpointMismatchError, match=r'missing from the checkpoint \('
+                                                      r'bbox_head\.rpn_conv\.weight'):
+        check_checkpoint_fits(rpn, {'state_dict': no_rpn}, 'frcnn.pth', 'test')
