@@ -4,6 +4,7 @@ per process, and the logged records."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -62,3 +63,18 @@ def train_short(config: Path, tmp_path: Path, epochs: int,
     log = sorted(work_dir.glob('*/vis_data/*.json'))[-1]
     records = [json.loads(line) for line in log.read_text().splitlines()]
     return short, work_dir, records
+
+
+def group_sampler_iterations(sizes: list[tuple[int, int]], samples_per_gpu: int) -> int:
+    """Batches per epoch of the default training sampler (mmdetection 2.x's GroupSampler),
+    computed from the image sizes ``(width, height)``: images wider than tall form one group
+    and the others another, and each group is filled up to a multiple of
+    ``samples_per_gpu`` by repeating its images."""
+    wide = sum(w > h for w, h in sizes)
+    return sum(math.ceil(n / samples_per_gpu) for n in (wide, len(sizes) - wide))
+
+
+def coco_image_sizes(ann_file: Path) -> list[tuple[int, int]]:
+    """``(width, height)`` of every image of a COCO annotation file."""
+    images = json.loads(Path(ann_file).read_text())['images']
+    return [(img['width'], img['height']) for img in images]
