@@ -27,7 +27,7 @@ from mmssd.apis import build_train_runner, load_config
 from mmssd.datasets import make_demo_dataset
 from mmssd.engine.checkpoint import DiskFullError, LatestCheckpointHook, write_atomically
 from mmssd.engine.checkpoint.hooks import _DeferredRemoval
-from mmssd.engine.config_translation.hooks import translate_hooks
+from mmssd.engine.config_translation.hook_configs import training_hooks
 from mmssd.registry import HOOKS
 from mmssd.utils import register_all_modules
 
@@ -38,7 +38,8 @@ EPOCHS = 4
 def test_checkpoint_config_builds_mmssds_hook_whatever_type_it_names():
     register_all_modules()
     cfg = Config(dict(checkpoint_config=dict(type='CheckpointHook', interval=3)))
-    hook_cfg = translate_hooks(cfg, by_epoch=True)['default_hooks']['checkpoint']
+    loading = dict(load_from=None, resume=False)
+    hook_cfg = training_hooks(cfg, True, loading)['default_hooks']['checkpoint']
     assert hook_cfg == dict(type='LatestCheckpointHook', interval=3, by_epoch=True)
     assert type(HOOKS.build(hook_cfg)) is LatestCheckpointHook
 
