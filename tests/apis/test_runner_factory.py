@@ -4,7 +4,9 @@ of the translated ``default_hooks`` and ``custom_hooks`` (nothing added on the w
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -34,12 +36,24 @@ def translated_hook_types(setup: RunnerSetup) -> list[str]:
     return sorted([h['type'].split('.')[-1] for h in hooks] + ['RuntimeInfoHook'])
 
 
-def test_training_runner_has_the_translated_hooks_and_cfg_keys(tmp_path: Path):
+def test_training_runner_has_the_translated_hooks_and_cfg_keys(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """mmengine hands ``Runner.wrap_model`` the ``model_wrapper_cfg`` of the runner's
+    ``cfg`` (not of its arguments): the one that ``cfg_keys`` put there."""
     register_all_modules()
     cfg = demo_config(tmp_path)
     loaded = cfg.to_dict()
     setup = translate_train_config(cfg)
+    wrapper_cfgs = []
+    wrap_model = Runner.wrap_model
+
+    def spy(runner: Runner, model_wrapper_cfg: dict | None, model: Any) -> Any:
+        wrapper_cfgs.append(model_wrapper_cfg)
+        return wrap_model(runner, model_wrapper_cfg, model)
+
+    monkeypatch.setattr(Runner, 'wrap_model', spy)
     runner = make_runner(setup, cfg)
+    assert wrapper_cfgs == [setup.cfg_keys['model_wrapper_cfg']]
     assert hook_types(runner) == translated_hook_types(setup)
     assert 'CheckpointMatchHook' in hook_types(runner)
     for key, value in setup.cfg_keys.items():
