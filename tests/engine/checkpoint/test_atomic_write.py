@@ -53,12 +53,13 @@ def test_install_evicts_mmengines_cached_backend_and_a_runner_saves_atomically(
 
     puts = spy_on(monkeypatch, AtomicLocalBackend, 'put', lambda backend, obj, path: Path(path))
     fileio.put(b'after', tmp_path / 'after.bin')
-    assert puts == [tmp_path / 'after.bin']
+    assert [path for _, path in puts] == [tmp_path / 'after.bin']
     runner = train_toy_runner(tmp_path / 'work', save_best='acc', rule='greater')
     work = tmp_path / 'work'
     expected = {work / f'{kind}epoch_{i}.pth' for kind in ('', 'best_acc_')
                 for i in range(1, EPOCHS + 1)}
-    assert expected <= set(puts), 'mmengine wrote checkpoints without AtomicLocalBackend.put'
+    assert expected <= {path for _, path in puts}, (
+        'mmengine wrote checkpoints without AtomicLocalBackend.put')
     hook = next(h for h in runner.hooks if isinstance(h, LatestCheckpointHook))
     assert isinstance(hook.file_backend, AtomicLocalBackend)
 

@@ -9,6 +9,7 @@ as in a real training run. The spies record which of mmssd's methods mmengine ca
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -71,23 +72,26 @@ def train_toy_runner(work_dir: Path, **checkpoint: Any) -> Runner:
 
 
 def spy_on(monkeypatch: pytest.MonkeyPatch, cls: type, name: str,
-           record: Any = None) -> list:
+           record: Any = None) -> list[tuple[str, Any]]:
     """Record every call of the method ``name`` that ``cls`` defines itself (its override
     of mmengine's), then run it.
 
-    Returns the list the calls go to: ``record(self, *args)`` of each call, or the
-    positional arguments where ``record`` is None. Where ``cls`` does not define ``name``
-    itself (the override was renamed), nothing is patched and the list stays empty, so a
-    test that expects calls fails as it would if mmengine stopped calling the override.
+    Returns the list the calls go to, one ``(caller, value)`` each: ``caller`` is the name
+    of the function that made the call (mmengine's method), ``value`` is
+    ``record(self, *args)``, or the positional arguments where ``record`` is None. Where
+    ``cls`` does not define ``name`` itself (the override was renamed), nothing is patched
+    and the list stays empty, so a test that expects calls fails as it would if mmengine
+    stopped calling the override.
     """
-    calls: list = []
+    calls: list[tuple[str, Any]] = []
     original = vars(cls).get(name)
     if original is None:
         return calls
 
     @functools.wraps(original)
     def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(args if record is None else record(self, *args))
+        caller = sys._getframe(1).f_code.co_name
+        calls.append((caller, args if record is None else record(self, *args)))
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(cls, name, spy)
