@@ -1,5 +1,7 @@
 """2.x runtime keys -> mmengine Runner arguments."""
+import ast
 import inspect
+from pathlib import Path
 
 import pytest
 import torch
@@ -8,7 +10,12 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import PARAM_SCHEDULERS
 from mmengine.runner import Runner
 
-from mmssd.engine import ConfigError, translate_test_config, translate_train_config
+from mmssd.engine import (
+    ConfigError,
+    config_translation,
+    translate_test_config,
+    translate_train_config,
+)
 from mmssd.engine.config_translation.keys import check_top_level_keys
 from mmssd.engine.config_translation.optim import translate_optimizer
 from mmssd.engine.config_translation.schedule import (
@@ -16,6 +23,8 @@ from mmssd.engine.config_translation.schedule import (
     translate_momentum_config,
 )
 from mmssd.registry import METRICS
+
+REPO = Path(__file__).resolve().parents[2]
 
 # stepping schedulers without an optimizer step is what these curve tests do on purpose
 pytestmark = pytest.mark.filterwarnings('ignore:Detected call of `scheduler.step')
@@ -169,6 +178,23 @@ def test_test_run_hooks_and_evaluators():
     assert args['test_evaluator'] == [dict(type='DumpResults', out_file_path='r.pkl')]
     with pytest.raises(ValueError, match='nothing to do'):
         translate_test_config(cfg, 'w/e.pth', evaluate=False)
+
+
+def test_package_exports_only_what_is_used_outside_it():
+    """``config_translation/__init__.py`` exports exactly the names that code outside the
+    package (mmssd, tools, benchmarks, projects) imports from it; tests of a step import
+    the step's module."""
+    used = set()
+    for folder in ('mmssd', 'tools', 'benchmarks', 'projects'):
+        for path in (REPO / folder).rglob('*.py'):
+            if 'config_translation' in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and (
+                        node.module == 'mmssd.engine.config_translation' or
+                        (node.level == 1 and node.module == 'config_translation')):
+                    used |= {alias.name for alias in node.names}
+    assert sorted(config_translation.__all__) == sorted(used)
 
 
 def test_voc_dataset_gets_voc_metric_with_2x_keys():
