@@ -13,7 +13,8 @@ def evaluate_detector(cfg: Config, checkpoint: str, metric_options: dict | None 
                   out: str | None = None, evaluate: bool = True,
                   show_dir: str | None = None, show_score_thr: float = 0.3,
                   show_gt: bool = False) -> dict:
-    """Run ``checkpoint`` on ``data.test`` and return the metrics.
+    """Run ``checkpoint`` on ``data.test`` and return the metrics (the runner is set up by
+    :func:`mmssd.engine.translate_test_config`).
 
     Args:
         cfg: the 2.x config (``work_dir`` must be set; logs go there).
@@ -25,20 +26,15 @@ def evaluate_detector(cfg: Config, checkpoint: str, metric_options: dict | None 
             (:class:`mmssd.engine.hooks.ShowResultsHook`).
         show_score_thr: smallest score drawn in ``show_dir`` images.
         show_gt: also draw the ground truth (white) in ``show_dir`` images.
+
+    Raises:
+        ValueError: nothing to do (``evaluate=False`` without ``out`` or ``show_dir``).
     """
     register_all_modules()
-    kwargs = translate_test_config(cfg, checkpoint, metric_options)
-    evaluators = [kwargs['test_evaluator']] if evaluate else []
-    if out is not None:
-        evaluators.append(dict(type='DumpResults', out_file_path=out))
-    if show_dir is not None:
-        kwargs['custom_hooks'] = [*kwargs['custom_hooks'], dict(
-            type='ShowResultsHook', show_dir=show_dir, score_thr=show_score_thr,
-            show_gt=show_gt)]
-    if not evaluators and show_dir is None:
-        raise ValueError('nothing to do: give `out` or `show_dir`, or set `evaluate=True`')
-    kwargs['test_evaluator'] = evaluators
-    runner = make_runner(kwargs, cfg, 'test')
+    setup = translate_test_config(cfg, checkpoint, metric_options, out=out, evaluate=evaluate,
+                                  show_dir=show_dir, show_score_thr=show_score_thr,
+                                  show_gt=show_gt)
+    runner = make_runner(setup, cfg)
     metrics = runner.test()
     close_distributed()
     return metrics

@@ -14,8 +14,7 @@ from .runner_factory import make_runner
 def build_train_runner(cfg: Config, validate: bool = True) -> Runner:
     """An mmengine ``Runner`` set up from the 2.x keys of ``cfg`` (``work_dir`` must be set)."""
     register_all_modules()
-    kwargs = translate_train_config(cfg, validate=validate)
-    return make_runner(kwargs, cfg, 'resume' if kwargs['resume'] else 'finetune')
+    return make_runner(translate_train_config(cfg, validate=validate), cfg)
 
 
 def train_detector(cfg: Config, validate: bool = True) -> Runner:

@@ -9,7 +9,12 @@ from .checkpoint import (
     SafeCheckpointHook,
     install_checkpointing,
 )
-from .config_translation import ConfigError, translate_test_config, translate_train_config
+from .config_translation import (
+    ConfigError,
+    RunnerSetup,
+    translate_test_config,
+    translate_train_config,
+)
 from .distributed import (
     DeviceAwareDistributedDataParallel,
     close_distributed,
@@ -26,6 +31,6 @@ __all__ = ['AllReduceSyncBatchNorm', 'AutocastOptimWrapper', 'CheckInvalidLossHo
            'CheckpointMatchHook', 'CheckpointMismatchError', 'ConfigError',
            'DeviceAwareDistributedDataParallel', 'DiskFullError', 'EvalProgressBarHook',
            'ExpWarmupLR', 'LatestCheckpointHook', 'MMCVCosineAnnealingLR', 'MMCVPolyLR',
-           'NumClassCheckHook', 'SafeCheckpointHook', 'close_distributed',
+           'NumClassCheckHook', 'RunnerSetup', 'SafeCheckpointHook', 'close_distributed',
            'convert_to_all_reduce_sync_bn', 'init_distributed', 'install_checkpointing',
            'translate_test_config', 'translate_train_config']

@@ -22,7 +22,8 @@ from mmssd.datasets import (
     make_demo_voc_dataset,
 )
 from mmssd.engine import ConfigError
-from mmssd.engine.config_translation import evaluator_config, translate_data
+from mmssd.engine.config_translation import evaluator_config
+from mmssd.engine.config_translation.data import translate_data
 
 REPO = Path(__file__).resolve().parents[2]
 LIST_CFG = dict(type='VOCDataset', ann_file=['a/trainval.txt', 'b/trainval.txt'],

@@ -1,18 +1,30 @@
 """2.x runtime keys -> mmengine Runner arguments."""
+import ast
+import inspect
+from pathlib import Path
+
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import PARAM_SCHEDULERS
+from mmengine.runner import Runner
 
-from mmssd.engine import ConfigError, translate_test_config, translate_train_config
-from mmssd.engine.config_translation import (
-    check_top_level_keys,
+from mmssd.engine import (
+    ConfigError,
+    config_translation,
+    translate_test_config,
+    translate_train_config,
+)
+from mmssd.engine.config_translation.keys import check_top_level_keys
+from mmssd.engine.config_translation.optim import translate_optimizer
+from mmssd.engine.config_translation.schedule import (
     translate_lr_config,
     translate_momentum_config,
-    translate_optimizer,
 )
 from mmssd.registry import METRICS
+
+REPO = Path(__file__).resolve().parents[2]
 
 # stepping schedulers without an optimizer step is what these curve tests do on purpose
 pytestmark = pytest.mark.filterwarnings('ignore:Detected call of `scheduler.step')
@@ -45,7 +57,7 @@ def base_cfg(**overrides) -> Config:
 
 
 def test_dataloaders_from_data_dict():
-    kwargs = translate_train_config(base_cfg())
+    kwargs = translate_train_config(base_cfg()).runner_args
     train, val = kwargs['train_dataloader'], kwargs['val_dataloader']
     assert (train['batch_size'], train['num_workers']) == (8, 2)
     # mmdetection 2.x's aspect-ratio grouped sampler, full batches of samples_per_gpu
@@ -61,7 +73,7 @@ def test_dataloaders_from_data_dict():
 
 def test_dataloaders_do_not_pin_memory_without_a_gpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    loaders = translate_train_config(base_cfg())
+    loaders = translate_train_config(base_cfg()).runner_args
     assert all(loaders[f'{split}_dataloader']['pin_memory'] is False
                for split in ('train', 'val', 'test'))
 
@@ -71,8 +83,8 @@ def test_dataloader_settings_follow_workers_and_gpu(monkeypatch):
     cfg = base_cfg()
     cfg.data.workers_per_gpu = 0
     cfg.data.train_dataloader = dict(prefetch_factor=None, pin_memory=False)
-    train = translate_train_config(cfg)['train_dataloader']
-    val = translate_train_config(cfg)['val_dataloader']
+    train = translate_train_config(cfg).runner_args['train_dataloader']
+    val = translate_train_config(cfg).runner_args['val_dataloader']
     assert train['persistent_workers'] is False  # no worker processes to keep
     assert train['pin_memory'] is False  # the per-split override wins
     assert val['pin_memory'] is True  # a GPU: page-locked batches
@@ -80,14 +92,14 @@ def test_dataloader_settings_follow_workers_and_gpu(monkeypatch):
 
 
 def test_optimizer_and_clipping():
-    wrapper = translate_train_config(base_cfg())['optim_wrapper']
+    wrapper = translate_train_config(base_cfg()).runner_args['optim_wrapper']
     assert wrapper == dict(type='OptimWrapper', paramwise_cfg=dict(norm_decay_mult=0.),
                            optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4),
                            clip_grad=dict(max_norm=35, norm_type=2))
 
 
 def test_loops_evaluator_and_hooks():
-    kwargs = translate_train_config(base_cfg())
+    kwargs = translate_train_config(base_cfg()).runner_args
     assert kwargs['train_cfg'] == dict(type='EpochBasedTrainLoop', max_epochs=12,
                                        val_interval=2, val_begin=1)
     assert kwargs['val_evaluator'] == dict(type='CocoMetric', metric='bbox', classwise=True)
@@ -95,31 +107,94 @@ def test_loops_evaluator_and_hooks():
     assert hooks['checkpoint'] == dict(type='LatestCheckpointHook', interval=2, max_keep_ckpts=3,
                                        by_epoch=True, save_best='auto')
     assert hooks['logger'] == dict(type='LoggerHook', interval=10)
-    assert [h['type'] for h in kwargs['custom_hooks']][-1] == 'EMAHook'
+    assert [h['type'] for h in kwargs['custom_hooks']][-2:] == ['EMAHook', 'CheckpointMatchHook']
+    assert kwargs['custom_hooks'][-1] == dict(type='CheckpointMatchHook', mode='finetune',
+                                              checkpoint='init.pth')
     backends = [b['type'] for b in kwargs['visualizer']['vis_backends']]
     assert backends == ['LocalVisBackend', 'TensorboardVisBackend']
     assert (kwargs['load_from'], kwargs['resume']) == ('init.pth', False)
 
 
 def test_no_validate_drops_the_val_loop():
-    kwargs = translate_train_config(base_cfg(), validate=False)
+    kwargs = translate_train_config(base_cfg(), validate=False).runner_args
     assert 'val_dataloader' not in kwargs and 'val_evaluator' not in kwargs
 
 
 def test_resume_from_and_iter_runner():
-    kwargs = translate_train_config(base_cfg(resume_from='w/epoch_3.pth',
-                                             runner=dict(type='IterBasedRunner', max_iters=90)))
+    cfg = base_cfg(resume_from='w/epoch_3.pth', runner=dict(type='IterBasedRunner', max_iters=90))
+    kwargs = translate_train_config(cfg).runner_args
     assert (kwargs['load_from'], kwargs['resume']) == ('w/epoch_3.pth', True)
     assert kwargs['train_cfg'] == dict(type='IterBasedTrainLoop', max_iters=90, val_interval=2)
     assert kwargs['default_hooks']['checkpoint']['by_epoch'] is False
 
 
 def test_test_config_uses_test_split_and_checkpoint():
-    kwargs = translate_test_config(base_cfg(), 'w/latest.pth', dict(classwise=False))
+    kwargs = translate_test_config(base_cfg(), 'w/latest.pth', dict(classwise=False)).runner_args
     assert kwargs['test_dataloader']['dataset']['ann_file'] == 't.json'
     assert kwargs['test_dataloader']['dataset']['test_mode'] is True
-    assert kwargs['test_evaluator']['classwise'] is False
+    [metric] = kwargs['test_evaluator']
+    assert metric['classwise'] is False
     assert kwargs['load_from'] == 'w/latest.pth'
+
+
+def test_setup_keeps_runner_arguments_and_cfg_keys_apart():
+    """``runner_args`` holds only ``Runner`` parameters; what mmengine reads from the
+    runner's ``cfg`` instead is ``cfg_keys``, and ``runner_cfg`` puts it on a copy."""
+    parameters = set(inspect.signature(Runner).parameters)
+    cfg = base_cfg(sync_bn='torch', launcher='pytorch')
+    for setup in (translate_train_config(cfg), translate_test_config(cfg, 'w/latest.pth')):
+        assert set(setup.runner_args) <= parameters, set(setup.runner_args) - parameters
+        assert set(setup.cfg_keys) == {'model_wrapper_cfg', 'sync_bn'}
+        runner_cfg = setup.runner_cfg(cfg)
+        assert runner_cfg.model_wrapper_cfg == setup.cfg_keys['model_wrapper_cfg']
+        assert 'model_wrapper_cfg' not in cfg and runner_cfg.model == cfg.model
+
+
+@pytest.mark.parametrize('keys, mode, checkpoint', [
+    (dict(), 'finetune', 'init.pth'),
+    (dict(resume_from='w/epoch_3.pth'), 'resume', 'w/epoch_3.pth'),
+    (dict(auto_resume=True, load_from=None), 'resume', None),
+])
+def test_loaded_checkpoint_is_checked_for_its_use(keys, mode, checkpoint):
+    hooks = translate_train_config(base_cfg(**keys)).runner_args['custom_hooks']
+    assert hooks[-1] == dict(type='CheckpointMatchHook', mode=mode, checkpoint=checkpoint)
+
+
+def test_test_run_hooks_and_evaluators():
+    cfg = base_cfg()
+    args = translate_test_config(cfg, 'w/e.pth', show_dir='show', show_score_thr=0.5,
+                                 show_gt=True).runner_args
+    assert [h['type'] for h in args['custom_hooks']][-2:] == ['ShowResultsHook',
+                                                              'CheckpointMatchHook']
+    assert args['custom_hooks'][-2] == dict(type='ShowResultsHook', show_dir='show',
+                                            score_thr=0.5, show_gt=True)
+    assert args['custom_hooks'][-1] == dict(type='CheckpointMatchHook', mode='test',
+                                            checkpoint='w/e.pth')
+    assert [e['type'] for e in args['test_evaluator']] == ['CocoMetric']
+    args = translate_test_config(cfg, 'w/e.pth', out='r.pkl').runner_args
+    assert [e['type'] for e in args['test_evaluator']] == ['CocoMetric', 'DumpResults']
+    assert 'ShowResultsHook' not in [h['type'] for h in args['custom_hooks']]
+    args = translate_test_config(cfg, 'w/e.pth', out='r.pkl', evaluate=False).runner_args
+    assert args['test_evaluator'] == [dict(type='DumpResults', out_file_path='r.pkl')]
+    with pytest.raises(ValueError, match='nothing to do'):
+        translate_test_config(cfg, 'w/e.pth', evaluate=False)
+
+
+def test_package_exports_only_what_is_used_outside_it():
+    """``config_translation/__init__.py`` exports exactly the names that code outside the
+    package (mmssd, tools, benchmarks, projects) imports from it; tests of a step import
+    the step's module."""
+    used = set()
+    for folder in ('mmssd', 'tools', 'benchmarks', 'projects'):
+        for path in (REPO / folder).rglob('*.py'):
+            if 'config_translation' in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and (
+                        node.module == 'mmssd.engine.config_translation' or
+                        (node.level == 1 and node.module == 'config_translation')):
+                    used |= {alias.name for alias in node.names}
+    assert sorted(config_translation.__all__) == sorted(used)
 
 
 def test_voc_dataset_gets_voc_metric_with_2x_keys():
@@ -129,13 +204,14 @@ def test_voc_dataset_gets_voc_metric_with_2x_keys():
                pipeline=[])
     cfg.data.val = voc
     cfg.data.test = dict(type='RepeatDataset', times=1, dataset=dict(voc, type='mmssd.VOCDataset'))
-    kwargs = translate_train_config(cfg)
+    kwargs = translate_train_config(cfg).runner_args
     assert kwargs['val_evaluator'] == dict(type='VOCMetric', metric='mAP', iou_thr=[0.5, 0.75])
     assert kwargs['test_evaluator']['type'] == 'VOCMetric'  # through wrapper and scope
     metric = METRICS.build(kwargs['val_evaluator'])
     assert metric.iou_thrs == [0.5, 0.75] and metric.use_legacy_coordinate
     test = translate_test_config(cfg, 'w/latest.pth', dict(metric='mAP', eval_mode='area'))
-    assert METRICS.build(test['test_evaluator']).eval_mode == 'area'
+    [metric] = test.runner_args['test_evaluator']
+    assert METRICS.build(metric).eval_mode == 'area'
 
 
 @pytest.mark.parametrize('bad, message', [
@@ -248,11 +324,11 @@ def test_fp16_on_cpu_is_bfloat16_autocast():
 
 def test_sync_bn_goes_to_the_runner_with_gpus_and_to_the_wrapper_without(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    cpu = translate_train_config(base_cfg(sync_bn='torch', launcher='pytorch'))
+    cpu = translate_train_config(base_cfg(sync_bn='torch', launcher='pytorch')).cfg_keys
     assert cpu['sync_bn'] is None and cpu['model_wrapper_cfg']['sync_bn'] is True
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
-    gpu = translate_train_config(base_cfg(sync_bn='torch', launcher='pytorch'))
+    gpu = translate_train_config(base_cfg(sync_bn='torch', launcher='pytorch')).cfg_keys
     assert gpu['sync_bn'] == 'torch' and 'sync_bn' not in gpu['model_wrapper_cfg']
-    assert translate_train_config(base_cfg())['sync_bn'] is None
+    assert translate_train_config(base_cfg()).cfg_keys['sync_bn'] is None
     with pytest.raises(ConfigError, match=r"`sync_bn` is 'yes'; expected 'torch'"):
         translate_train_config(base_cfg(sync_bn='yes'))

@@ -16,7 +16,8 @@ from mmengine.hooks import Hook
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
-from mmssd.engine.config_translation import ConfigError, translate_lr_config
+from mmssd.engine.config_translation import ConfigError
+from mmssd.engine.config_translation.schedule import translate_lr_config
 
 BASE_LR = 0.1
 EPOCHS, ITERS_PER_EPOCH = 4, 5

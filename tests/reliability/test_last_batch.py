@@ -28,12 +28,12 @@ def six_images(tmp_path):
 
 def test_training_loader_is_grouped(six_images, tmp_path):
     cfg = load_config(str(six_images), work_dir=str(tmp_path / 'work'))
-    loader = translate_train_config(cfg, validate=False)['train_dataloader']
+    loader = translate_train_config(cfg, validate=False).runner_args['train_dataloader']
     assert loader['sampler'] == dict(type='mmssd.GroupSampler', samples_per_gpu=2)
     assert loader['batch_size'] == 2
     # mmengine's `batch_size` in the per-split overrides reaches the sampler too
     cfg.data.train_dataloader = dict(batch_size=3)
-    loader = translate_train_config(cfg, validate=False)['train_dataloader']
+    loader = translate_train_config(cfg, validate=False).runner_args['train_dataloader']
     assert loader['batch_size'] == 3 and loader['sampler']['samples_per_gpu'] == 3
 
 

@@ -1,11 +1,12 @@
-"""Process-level Runner arguments: distributed setup, model wrapper, SyncBN, resuming."""
+"""Process-level Runner arguments: distributed setup, resuming, visualizer; and the model
+wrapper and SyncBN, which mmengine reads from the runner's config instead."""
 from __future__ import annotations
 
 from mmengine.config import Config
 
 from .common import RUNTIME_RENAMES, apply_renames, plain
 from .device import dist_backend, sync_bn_owner
-from .hooks import visualizer_config
+from .logger_hooks import logger_vis_backends
 
 
 def dist_config(cfg: Config) -> dict:
@@ -48,14 +49,26 @@ def translate_sync_bn(cfg: Config) -> str | None:
     return by_runner
 
 
+def visualizer_config(cfg: Config) -> dict:
+    """``log_config.hooks`` -> the visualizer config: local json always, plus the backend
+    of each logger hook (:mod:`.logger_hooks`: TensorBoard, W&B, MLflow)."""
+    backends = [dict(type='LocalVisBackend'), *logger_vis_backends(cfg)]
+    return dict(type='Visualizer', vis_backends=backends)  # named after the experiment
+
+
+def runner_cfg_keys(cfg: Config) -> dict:
+    """The keys mmengine's ``Runner`` reads from its ``cfg`` rather than from its
+    arguments: ``model_wrapper_cfg`` (:func:`translate_model_wrapper`) and ``sync_bn``
+    (:func:`translate_sync_bn`)."""
+    return dict(model_wrapper_cfg=translate_model_wrapper(cfg), sync_bn=translate_sync_bn(cfg))
+
+
 def common_runtime(cfg: Config, by_epoch: bool) -> dict:
     """Runner arguments shared by training and testing runs.
 
     ``by_epoch`` is whether the runner counts epochs (for the log processor).
     """
     out = dict(
-        model_wrapper_cfg=translate_model_wrapper(cfg),
-        sync_bn=translate_sync_bn(cfg),
         env_cfg=dict(dist_cfg=dist_config(cfg)),
         log_processor=dict(by_epoch=by_epoch),
         visualizer=visualizer_config(cfg),

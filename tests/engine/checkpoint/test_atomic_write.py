@@ -1,20 +1,26 @@
 """Checkpoints are written atomically: a killed writer never leaves a truncated file, a full
 disk is named and leaves the old file."""
+from __future__ import annotations
+
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 import torch
-from mmengine.fileio import get_file_backend
+from mmengine import fileio
+from mmengine.fileio import LocalBackend, get_file_backend, io, register_backend
 from mmengine.runner.checkpoint import save_checkpoint
+from toy_runner import EPOCHS, spy_on, train_toy_runner
 
 from mmssd.engine.checkpoint import (
     AtomicLocalBackend,
     DiskFullError,
+    LatestCheckpointHook,
     install_checkpointing,
     write_atomically,
 )
@@ -27,6 +33,35 @@ def test_mmengine_local_writes_go_through_the_atomic_backend(tmp_path):
     loaded = torch.load(tmp_path / 'a.pth', weights_only=True)
     assert torch.equal(loaded['state_dict']['w'], torch.arange(3.))
     assert os.listdir(tmp_path) == ['a.pth']
+
+
+def test_install_evicts_mmengines_cached_backend_and_a_runner_saves_atomically(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """mmengine's ``fileio.put`` / ``put_text`` / ``dump`` reuse the backend cached for a
+    prefix in ``io.backend_instances``; a plain ``LocalBackend`` cached before
+    ``install_checkpointing`` must not outlive it, or those writes would silently stay
+    non-atomic. A real ``Runner`` then writes every checkpoint through
+    ``AtomicLocalBackend.put``."""
+    monkeypatch.setattr(io, 'backend_instances', {})  # fails if mmengine renames the cache
+    register_backend('local', LocalBackend, force=True, prefixes='')
+    fileio.put(b'before', tmp_path / 'before.bin')  # mmengine caches a LocalBackend
+    stale = list(io.backend_instances.values())
+    assert [type(backend) for backend in stale] == [LocalBackend]
+    install_checkpointing()
+    assert not any(backend in stale for backend in io.backend_instances.values()), (
+        'install_checkpointing left mmengine\'s cached LocalBackend in io.backend_instances')
+
+    puts = spy_on(monkeypatch, AtomicLocalBackend, 'put', lambda backend, obj, path: Path(path))
+    fileio.put(b'after', tmp_path / 'after.bin')
+    assert [path for _, path in puts] == [tmp_path / 'after.bin']
+    runner = train_toy_runner(tmp_path / 'work', save_best='acc', rule='greater')
+    work = tmp_path / 'work'
+    expected = {work / f'{kind}epoch_{i}.pth' for kind in ('', 'best_acc_')
+                for i in range(1, EPOCHS + 1)}
+    assert expected <= {path for _, path in puts}, (
+        'mmengine wrote checkpoints without AtomicLocalBackend.put')
+    hook = next(h for h in runner.hooks if isinstance(h, LatestCheckpointHook))
+    assert isinstance(hook.file_backend, AtomicLocalBackend)
 
 
 def test_failed_write_keeps_the_old_file_and_no_temporary(tmp_path, monkeypatch):

@@ -1,6 +1,13 @@
 """``LatestCheckpointHook``: ``checkpoint_config.max_keep_ckpts`` never removes the best or
 the newest checkpoint, old files go only after the new one is complete (also when the save
-fails), and ``latest.pth`` / ``last_checkpoint`` follow the newest complete one."""
+fails), and ``latest.pth`` / ``last_checkpoint`` follow the newest complete one.
+
+The hook overrides two private methods of mmengine's ``CheckpointHook`` and swaps its
+``file_backend``; a real ``Runner`` shows that mmengine calls the overrides and removes
+through the swapped backend (``docs/architecture.md``, "What mmssd relies on in
+mmengine"), so a rename in mmengine fails here instead of silently undoing mmssd's order
+of saving and removing.
+"""
 from __future__ import annotations
 
 import errno
@@ -11,12 +18,16 @@ from types import SimpleNamespace
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.hooks import CheckpointHook
 from mmengine.logging import MessageHub, MMLogger
+from toy_runner import EPOCHS as TOY_EPOCHS
+from toy_runner import spy_on, train_toy_runner
 
 from mmssd.apis import build_train_runner, load_config
 from mmssd.datasets import make_demo_dataset
 from mmssd.engine.checkpoint import DiskFullError, LatestCheckpointHook, write_atomically
-from mmssd.engine.config_translation.hooks import translate_hooks
+from mmssd.engine.checkpoint.hooks import _DeferredRemoval
+from mmssd.engine.config_translation.hook_configs import training_hooks
 from mmssd.registry import HOOKS
 from mmssd.utils import register_all_modules
 
@@ -27,7 +38,8 @@ EPOCHS = 4
 def test_checkpoint_config_builds_mmssds_hook_whatever_type_it_names():
     register_all_modules()
     cfg = Config(dict(checkpoint_config=dict(type='CheckpointHook', interval=3)))
-    hook_cfg = translate_hooks(cfg, by_epoch=True)['default_hooks']['checkpoint']
+    loading = dict(load_from=None, resume=False)
+    hook_cfg = training_hooks(cfg, True, loading)['default_hooks']['checkpoint']
     assert hook_cfg == dict(type='LatestCheckpointHook', interval=3, by_epoch=True)
     assert type(HOOKS.build(hook_cfg)) is LatestCheckpointHook
 
@@ -92,6 +104,79 @@ def test_previous_best_stays_when_the_new_best_cannot_be_written(tmp_path: Path)
     hook._save_best_checkpoint(runner, dict(acc=0.8))  # room again: the old best goes now
     assert files(tmp_path) == ['best_acc_epoch_2.pth', 'epoch_1.pth', 'epoch_2.pth',
                                'last_checkpoint', 'latest.pth']
+
+
+#: mmengine ``CheckpointHook`` methods that ``LatestCheckpointHook`` overrides, and the
+#: attribute it swaps while mmengine's ``_save_best_checkpoint`` runs.
+OVERRIDDEN = ('_save_checkpoint_with_step', '_save_best_checkpoint')
+
+
+def saved_files(folder: Path) -> list[str]:
+    """The checkpoints, ``latest.pth`` and ``last_checkpoint`` in ``folder`` (not the logs
+    nor the dumped config)."""
+    return sorted(p.name for p in folder.iterdir()
+                  if p.suffix == '.pth' or p.name == 'last_checkpoint')
+
+
+@pytest.fixture(scope='module')
+def toy_run(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """A real ``Runner`` trained for ``TOY_EPOCHS`` epochs, each with a new best, keeping one
+    regular checkpoint; spies record what mmengine called of ``LatestCheckpointHook``."""
+    work = tmp_path_factory.mktemp('toy_run')
+    with pytest.MonkeyPatch.context() as patch:
+        steps = spy_on(patch, LatestCheckpointHook, '_save_checkpoint_with_step',
+                       lambda hook, runner, step, *rest: step)
+        bests = spy_on(patch, LatestCheckpointHook, '_save_best_checkpoint',
+                       lambda hook, runner, metrics: dict(metrics))
+        removals = spy_on(patch, _DeferredRemoval, 'remove',
+                          lambda backend, path: (Path(path).name, saved_files(work)))
+        runner = train_toy_runner(work, max_keep_ckpts=1, save_best='acc', rule='greater')
+    return SimpleNamespace(work=work, runner=runner, steps=steps, bests=bests,
+                           removals=removals)
+
+
+def test_mmengine_still_defines_what_the_hook_overrides():
+    for name in OVERRIDDEN:
+        assert name in vars(CheckpointHook), (
+            f'mmengine\'s CheckpointHook no longer has {name}, which LatestCheckpointHook '
+            'overrides; see docs/architecture.md "What mmssd relies on in mmengine"')
+        assert name in vars(LatestCheckpointHook), f'LatestCheckpointHook lost {name}'
+
+
+def test_mmengine_saves_each_checkpoint_through_mmssds_override(toy_run: SimpleNamespace):
+    """Each epoch's regular save (not only the re-save after a new best, which mmengine's
+    ``_save_best_checkpoint`` makes) goes through the override."""
+    regular = [step for caller, step in toy_run.steps if caller != '_save_best_checkpoint']
+    assert regular == list(range(1, TOY_EPOCHS + 1)), (
+        'mmengine did not call LatestCheckpointHook._save_checkpoint_with_step for the '
+        'regular checkpoint of each epoch')
+    last = f'epoch_{TOY_EPOCHS}.pth'
+    assert saved_files(toy_run.work) == [f'best_acc_epoch_{TOY_EPOCHS}.pth', last,
+                                         'last_checkpoint', 'latest.pth']
+    assert os.readlink(toy_run.work / 'latest.pth') == last  # only the override links it
+    assert (toy_run.work / 'last_checkpoint').read_text() == str(toy_run.work / last)
+
+
+def test_mmengine_saves_the_best_through_mmssds_override(toy_run: SimpleNamespace):
+    metrics = [value for _, value in toy_run.bests]
+    assert metrics == [dict(acc=float(i)) for i in range(1, TOY_EPOCHS + 1)], (
+        'mmengine did not call LatestCheckpointHook._save_best_checkpoint after each '
+        'validation')
+
+
+def test_mmengine_removes_the_previous_best_through_the_swapped_backend(
+        toy_run: SimpleNamespace):
+    """mmengine's ``_save_best_checkpoint`` removes the previous best through
+    ``self.file_backend``, which the override has swapped for a ``_DeferredRemoval``: it
+    only notes the file, which is still there, and the hook removes it after the save."""
+    names = [name for _, (name, _) in toy_run.removals]
+    assert names == [f'best_acc_epoch_{i}.pth' for i in range(1, TOY_EPOCHS)], (
+        'mmengine removed the previous best without going through CheckpointHook.file_backend')
+    for _, (name, present) in toy_run.removals:
+        assert name in present, f'{name} was gone before the new best was saved'
+    checkpoint_hook = next(h for h in toy_run.runner.hooks
+                           if isinstance(h, LatestCheckpointHook))
+    assert not isinstance(checkpoint_hook.file_backend, _DeferredRemoval)  # swapped back
 
 
 @pytest.mark.slow

@@ -15,9 +15,11 @@ import pytest
 import torch
 import torchvision
 from mmengine.config import Config
+from mmengine.runner import load_checkpoint
 from mmengine.runner.checkpoint import (
     get_deprecated_model_names,
     get_external_models,
+    get_mmcls_models,
     get_torchvision_models,
 )
 
@@ -250,6 +252,46 @@ def test_url_checkpoint_with_wrapper_and_module_prefix(torch_home: Path, offline
                           'init_cfg': {'type': 'Pretrained', 'checkpoint': url}})
     model.init_weights()
     assert_loaded(model, source)
+    assert offline == []
+
+
+def test_local_open_mmlab_entry_resolves_under_mmengine_home(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch):
+    """A user's ``$MMENGINE_HOME/open_mmlab.json`` entry that is a relative path resolves
+    under mmengine's home, found by mmengine's private ``_get_mmengine_home``."""
+    home = tmp_path / 'mmengine_home'
+    home.mkdir()
+    (home / 'open_mmlab.json').write_text('{"my_backbone": "weights/my_backbone.pth"}')
+    monkeypatch.setenv('MMENGINE_HOME', str(home))
+    local = home / 'weights' / 'my_backbone.pth'
+    assert checkpoint_url('open-mmlab://my_backbone') == str(local)
+    with pytest.raises(FileNotFoundError, match=f'names the local file {local}, which does'):
+        fetch_checkpoint('open-mmlab://my_backbone')
+
+
+def test_mmcls_backbone_loads_through_mmssds_loader(torch_home: Path, offline: list[str],
+                                                    monkeypatch: pytest.MonkeyPatch):
+    """mmengine's ``load_checkpoint`` hands ``mmcls://`` names to mmssd's loader, which
+    drops the classifier and the ``backbone.`` prefix with mmengine's private
+    ``_process_mmcls_checkpoint``."""
+    name = next(iter(get_mmcls_models()))
+    path = cached_checkpoint_path(checkpoint_url(f'mmcls://{name}'))
+    path.parent.mkdir(parents=True)
+    source = torch.nn.Linear(2, 3).state_dict()
+    torch.save({'state_dict': {**{f'backbone.{k}': v for k, v in source.items()},
+                               'head.fc.weight': torch.zeros(5, 3)}}, path)
+    processed = []
+    unwrap = pretrained_weights._process_mmcls_checkpoint
+
+    def spy(checkpoint: dict) -> dict:
+        processed.append(sorted(checkpoint['state_dict']))
+        return unwrap(checkpoint)
+
+    monkeypatch.setattr(pretrained_weights, '_process_mmcls_checkpoint', spy)
+    module = torch.nn.Linear(2, 3)
+    load_checkpoint(module, f'mmcls://{name}', map_location='cpu', strict=True)
+    assert processed == [['backbone.bias', 'backbone.weight', 'head.fc.weight']]
+    assert_loaded(module, source)
     assert offline == []
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 from mmengine.config import Config
 
 from mmssd.engine.config_translation import (
+    runner_args,
+    translate_test_config,
+    translate_train_config,
+)
+from mmssd.engine.config_translation.common import (
     RUNTIME_RENAMES,
     TRAIN_RENAMES,
     Rename,
     apply_renames,
-    runner_args,
-    translate_test_config,
-    translate_train_config,
 )
 
 
@@ -45,8 +47,8 @@ def test_every_rename_reaches_the_runner_arguments():
     cfg = base_cfg(seed=3, deterministic=True, cudnn_benchmark=True, mp_start_method='spawn',
                    opencv_num_threads=2, launcher='pytorch', log_level='DEBUG',
                    auto_scale_lr=dict(base_batch_size=16), log_config=dict(interval=7))
-    train = translate_train_config(cfg)
-    test = translate_test_config(cfg, 'w.pth')
+    train = translate_train_config(cfg).runner_args
+    test = translate_test_config(cfg, 'w.pth').runner_args
     for rename in RUNTIME_RENAMES + TRAIN_RENAMES:
         value = cfg
         for part in rename.source.split('.'):
@@ -70,6 +72,6 @@ def test_training_length_is_read_once_per_translation(monkeypatch):
 
     monkeypatch.setattr(runner_args, 'training_length', counting)
     cfg = base_cfg(momentum_config=dict(policy='step', step=[8, 11]))
-    kwargs = translate_train_config(cfg)
+    kwargs = translate_train_config(cfg).runner_args
     assert len(calls) == 1
     assert kwargs['train_cfg']['max_epochs'] == 12 and len(kwargs['param_scheduler']) == 3
