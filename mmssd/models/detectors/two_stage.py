@@ -113,16 +113,19 @@ class TwoStageDetector(BaseDetector):
         proposal_list = self.rpn_head.aug_test_rpn(feats, img_metas)
         return self.roi_head.aug_test(feats, proposal_list, img_metas, rescale=rescale)
 
-    def forward_tensor(self, img: Tensor) -> tuple[list[Tensor], list[Tensor], Tensor, Tensor]:
+    def forward_tensor(self, img: Tensor) -> tuple:
         """Raw outputs without image metas (FLOP counting, tracing), as mmdetection's
-        ``forward_dummy``: the RPN's per-level ``(cls_scores, bbox_preds)``, then the RoI
-        head's ``cls_score (B * 1000, C + 1)`` and ``bbox_pred`` for 1000 fixed boxes per
-        image (spread over the image, so the RoI cost does not depend on the weights)."""
+        ``forward_dummy``: the RPN's per-level ``(cls_scores, bbox_preds)``
+        ``[(B, A, H_l, W_l)]``, ``[(B, 4A, H_l, W_l)]``, then the RoI head's
+        :meth:`~mmssd.models.roi_heads.BaseRoIHead.forward_tensor` of 1000 fixed boxes per
+        image (spread over the image, so the RoI cost does not depend on the weights):
+        ``cls_score (B * 1000, C + 1)`` and ``bbox_pred (B * 1000, 4 or 4C)``, for every
+        stage of a cascade."""
         x = self.extract_feat(img)
         rpn_cls, rpn_reg = self.rpn_head(x) if self.with_rpn else ([], [])
         boxes = dummy_proposals(img.shape[-2:], NUM_DUMMY_PROPOSALS, img.device)
-        out = self.roi_head._bbox_forward(x, bbox2roi([boxes] * img.size(0)))
-        return rpn_cls, rpn_reg, out['cls_score'], out['bbox_pred']
+        rois = bbox2roi([boxes] * img.size(0))
+        return (rpn_cls, rpn_reg, *self.roi_head.forward_tensor(x, rois))
 
 
 def dummy_proposals(size: Sequence[int], num: int, device: torch.device | str) -> Tensor:

@@ -2,6 +2,9 @@
 format, channels_last, and overfitting a tiny batch."""
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +15,7 @@ from mmssd.registry import MODELS
 from mmssd.utils.config_error import ConfigError
 
 DEMO = 'configs/demo/faster_rcnn_r18_fpn_demo.py'
+DETECTORS = Path(__file__).parents[3] / 'mmssd' / 'models' / 'detectors'
 SIZE = 96
 NUM_CLASSES = 5
 
@@ -118,6 +122,25 @@ def test_tensor_mode_is_the_dummy_forward(batch):
     assert [tuple(r.shape) for r in rpn_reg] == [(2, 12, n, n) for n in sizes]
     assert cls_score.shape == (2 * 1000, NUM_CLASSES + 1)
     assert bbox_pred.shape == (2 * 1000, 4 * NUM_CLASSES)
+
+
+def test_detectors_call_no_private_method_of_another_object():
+    """Detectors use the public contracts of their parts: a call ``obj._name(...)`` is
+    allowed on ``self`` and ``super()`` only."""
+    offenders = []
+    for path in sorted(DETECTORS.glob('*.py')):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            name, owner = node.func.attr, node.func.value
+            if not name.startswith('_') or name.startswith('__'):
+                continue
+            own = (isinstance(owner, ast.Name) and owner.id == 'self') or (
+                isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name)
+                and owner.func.id == 'super')
+            if not own:
+                offenders.append(f'{path.name}:{node.lineno}: {ast.unparse(node.func)}')
+    assert not offenders, offenders
 
 
 def test_loss_keys_and_overfitting(batch):
