@@ -116,7 +116,7 @@ class TwoStageDetector(BaseDetector):
         proposal_list = self.rpn_head.aug_test_rpn(feats, img_metas)
         return self.roi_head.aug_test(feats, proposal_list, img_metas, rescale=rescale)
 
-    def forward_tensor(self, img: Tensor) -> tuple:
+    def forward_tensor(self, img: Tensor) -> tuple[list[Tensor] | Tensor, ...]:
         """Raw outputs without image metas (FLOP counting, tracing), as mmdetection's
         ``forward_dummy``: the RPN's per-level ``(cls_scores, bbox_preds)``
         ``[(B, A, H_l, W_l)]``, ``[(B, 4A, H_l, W_l)]``, then the RoI head's

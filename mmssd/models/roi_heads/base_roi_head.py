@@ -4,8 +4,8 @@ RoI forward and its training targets and losses, and the public test contract of
 RoI head: :meth:`BaseRoIHead.forward_tensor` (raw outputs of given RoIs),
 :meth:`BaseRoIHead.simple_test_bboxes` (detections after NMS),
 :meth:`BaseRoIHead.simple_test_bboxes_raw` (decoded boxes and scores, for test-time
-augmentation), :meth:`BaseRoIHead.simple_test` and :meth:`BaseRoIHead.aug_test`, all built
-on a subclass's :meth:`BaseRoIHead.forward_tensor` and :meth:`BaseRoIHead.test_forward`.
+augmentation), :meth:`BaseRoIHead.simple_test` and :meth:`BaseRoIHead.aug_test`; a
+subclass provides ``forward_tensor``, ``test_forward`` and ``final_bbox_head``.
 
 Shapes: ``B`` images, ``L`` feature levels, proposals ``(n_i, 5)`` ``[x1, y1, x2, y2,
 score]`` (or ``(n_i, 4)``) per image, ``K`` RoIs of the batch as ``(K, 5)``
