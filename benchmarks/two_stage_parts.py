@@ -4,7 +4,7 @@ against torchvision on the same inputs (``bench_two_stage.py --parts``).
 From one batch's FPN features and RPN head outputs (computed once by the mmssd model;
 torchvision has the same weights), each part runs in both libraries, interleaved:
 
-- RPN after the head, test: mmssd ``RPNHead.get_bboxes`` (``test_cfg.rpn``) vs
+- RPN after the head, test: mmssd ``RPNHead.get_proposals`` (``test_cfg.rpn``) vs
   torchvision's ``RegionProposalNetwork`` in eval mode with its head's outputs given
   (anchors, decode, per-level top-n, clip, NMS);
 - RPN after the head, training, forward + backward: mmssd ``RPNHead.loss`` + proposals
@@ -67,7 +67,7 @@ def make_parts(mm: nn.Module, tv: nn.Module, batch: tsm.Batch
 
     def mm_rpn_test() -> list[Tensor]:
         with torch.no_grad():
-            return head.get_bboxes(rpn_cls, rpn_reg, metas)
+            return head.get_proposals(rpn_cls, rpn_reg, metas)
 
     def tv_rpn_test() -> list[Tensor]:
         with torch.no_grad():
@@ -78,8 +78,8 @@ def make_parts(mm: nn.Module, tv: nn.Module, batch: tsm.Batch
         losses = head.loss(cls, reg, gt_bboxes, None, metas)
         sum(losses.values()).backward()
         with torch.no_grad():
-            return head.get_bboxes([c.detach() for c in cls], [r.detach() for r in reg], metas,
-                                   cfg=mm.train_cfg['rpn_proposal'])
+            return head.get_proposals([c.detach() for c in cls], [r.detach() for r in reg],
+                                      metas, cfg=head.train_proposal_cfg)
 
     def tv_rpn_train() -> list[Tensor]:
         rpn_train.head.outputs = leaves()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -36,8 +36,19 @@ PROPOSAL_KEYS = ('nms_pre', 'nms', 'max_per_img', 'min_bbox_size', 'nms_thr', 'm
                  'nms_post', 'nms_across_levels')
 
 
-class ProposalCfg(NamedTuple):
-    """A proposal config, mmdetection's older keys resolved (:func:`resolve_proposal_cfg`)."""
+@dataclass(frozen=True)
+class ProposalCfg:
+    """The settings of one way of making proposals (``test_cfg.rpn`` or
+    ``train_cfg.rpn_proposal``), resolved from any of mmdetection 2.x's key sets by
+    :func:`resolve_proposal_cfg` when the :class:`RPNHead` is built.
+
+    Attributes:
+        nms_pre: anchors of highest objectness kept per level before NMS (-1: all).
+        iou_threshold: the NMS IoU threshold.
+        across_levels: one NMS over all levels instead of one per level.
+        max_per_img: proposals kept per image after NMS.
+        min_bbox_size: boxes with a side ``<=`` this are dropped (when ``>= 0``).
+    """
 
     nms_pre: int
     iou_threshold: float
@@ -119,9 +130,18 @@ class RPNHead(AnchorHead):
         loss_bbox: default ``L1Loss``.
         reg_decoded_bbox: regress decoded boxes instead of deltas.
         num_convs: convs in ``rpn_conv``.
-        train_cfg: see above; ``test_cfg``: see :func:`resolve_proposal_cfg`.
+        train_cfg: see above.
+        test_cfg: the proposals at test time (a detector's ``test_cfg.rpn``; keys:
+            :func:`resolve_proposal_cfg`), held resolved as :attr:`test_proposal_cfg`.
         init_cfg: default normal(std=0.01) convs.
         num_classes: must be 1 (accepted for configs that state it).
+        proposal_cfg: the proposals made for the RoI head while training (a two-stage
+            detector's ``train_cfg.rpn_proposal``), held resolved as
+            :attr:`train_proposal_cfg`; default ``test_cfg``'s.
+
+    Each proposal config is resolved once, here: a bad or misspelt key raises
+    :class:`~mmssd.models.utils.cfg_keys.ConfigKeyError` when the head is built, and the
+    older mmdetection keys warn then.
     """
 
     def __init__(self, in_channels: int, feat_channels: int = 256,
@@ -129,10 +149,15 @@ class RPNHead(AnchorHead):
                  loss_cls: dict | None = None, loss_bbox: dict | None = None,
                  reg_decoded_bbox: bool = False, num_convs: int = 1,
                  train_cfg: dict | None = None, test_cfg: dict | None = None,
-                 init_cfg: dict | list | None = None, num_classes: int = 1) -> None:
+                 init_cfg: dict | list | None = None, num_classes: int = 1,
+                 proposal_cfg: dict | None = None) -> None:
         if num_classes != 1:
             raise ValueError(f'RPNHead scores objectness: num_classes must be 1, got '
                              f'{num_classes}')
+        test_proposal_cfg = (None if test_cfg is None
+                             else resolve_proposal_cfg(test_cfg, 'test_cfg'))
+        train_proposal_cfg = (test_proposal_cfg if proposal_cfg is None
+                              else resolve_proposal_cfg(proposal_cfg, 'proposal_cfg'))
         if anchor_generator is None:
             anchor_generator = {'type': 'AnchorGenerator', 'scales': [8],
                                 'ratios': [0.5, 1.0, 2.0], 'strides': [4, 8, 16, 32, 64]}
@@ -145,15 +170,16 @@ class RPNHead(AnchorHead):
             loss_bbox=loss_bbox or {'type': 'L1Loss', 'loss_weight': 1.0},
             train_cfg=train_cfg, test_cfg=test_cfg,
             init_cfg=init_cfg or {'type': 'Normal', 'layer': 'Conv2d', 'std': 0.01})
+        #: ``test_cfg`` resolved: the proposals of :meth:`simple_test_rpn` (None: no test).
+        self.test_proposal_cfg: ProposalCfg | None = test_proposal_cfg
+        #: ``proposal_cfg`` (else ``test_cfg``) resolved: the proposals made for the RoI
+        #: head while training (None: the detector cannot train its RoI head).
+        self.train_proposal_cfg: ProposalCfg | None = train_proposal_cfg
 
     def check_cfgs(self, train_cfg: dict | None, test_cfg: dict | None) -> None:
-        """Refuse unknown ``train_cfg`` keys and a bad proposal config (``test_cfg``,
-        :func:`resolve_proposal_cfg`) when the head is built."""
+        """Refuse unknown ``train_cfg`` keys (``test_cfg`` is checked by resolving it in
+        :meth:`__init__`)."""
         check_cfg_keys(train_cfg, self.TRAIN_CFG_KEYS, 'train_cfg')
-        if test_cfg is not None:
-            with warnings.catch_warnings():  # deprecated keys warn when they are used
-                warnings.simplefilter('ignore')
-                resolve_proposal_cfg(test_cfg, 'test_cfg')
 
     def _init_layers(self) -> None:
         num_priors = self._same_priors_per_level()
@@ -189,27 +215,40 @@ class RPNHead(AnchorHead):
     def forward_train(self, x: Sequence[Tensor], img_metas: Sequence[dict],
                       gt_bboxes: Sequence[Tensor], gt_labels: Sequence[Tensor] | None = None,
                       gt_bboxes_ignore: Sequence[Tensor] | None = None,
-                      proposal_cfg: dict | None = None
+                      proposal_cfg: ProposalCfg | dict | None = None
                       ) -> dict[str, Tensor] | tuple[dict[str, Tensor], list[Tensor]]:
         """Losses of features ``x = [(B, in_channels, H_l, W_l)]``, and with
-        ``proposal_cfg`` (the detector's ``train_cfg.rpn_proposal``) also the proposals of
-        the detached outputs, per image ``(n, 5)`` (as mmdetection 2.x: the losses alone
-        when ``proposal_cfg`` is None)."""
+        ``proposal_cfg`` (a detector passes :attr:`train_proposal_cfg`) also the proposals
+        of the detached outputs, per image ``(n, 5)`` (as mmdetection 2.x: the losses
+        alone when ``proposal_cfg`` is None). A dict, as mmdetection 2.x code passes it,
+        is resolved (:func:`resolve_proposal_cfg`) on each call."""
         cls_scores, bbox_preds = self(x)
         losses = self.loss(cls_scores, bbox_preds, gt_bboxes, gt_labels, img_metas,
                            gt_bboxes_ignore)
         if proposal_cfg is None:
             return losses
+        if isinstance(proposal_cfg, dict):
+            proposal_cfg = resolve_proposal_cfg(proposal_cfg, 'proposal_cfg')
         with torch.no_grad():
-            proposals = self.get_bboxes([s.detach() for s in cls_scores],
-                                        [b.detach() for b in bbox_preds], img_metas,
-                                        cfg=proposal_cfg)
+            proposals = self.get_proposals([s.detach() for s in cls_scores],
+                                           [b.detach() for b in bbox_preds], img_metas,
+                                           cfg=proposal_cfg)
         return losses, proposals
 
     # ----------------------------------------------------------------------------- testing
-    def get_bboxes(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
-                   img_metas: Sequence[dict], cfg: dict | None = None,
-                   rescale: bool = False) -> list[Tensor]:
+    def get_bboxes(self, *args, **kwargs) -> list[tuple[Tensor, Tensor]]:
+        """Refused: an RPN makes proposals, not the ``(det_bboxes, det_labels)`` pairs of
+        :meth:`AnchorHead.get_bboxes`; :meth:`get_proposals` is mmdetection 2.x's
+        ``RPNHead.get_bboxes`` (same outputs, ``rescale`` default False)."""
+        raise NotImplementedError(
+            'RPNHead.get_bboxes is not provided (its result would not be the (det_bboxes, '
+            'det_labels) pairs of AnchorHead.get_bboxes): call RPNHead.get_proposals('
+            'cls_scores, bbox_preds, img_metas, cfg=None, rescale=False), which returns '
+            "mmdetection 2.x's RPNHead.get_bboxes proposals, per image (n, 5)")
+
+    def get_proposals(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
+                      img_metas: Sequence[dict], cfg: ProposalCfg | None = None,
+                      rescale: bool = False) -> list[Tensor]:
         """Proposals of each image, ``(n, 5)`` ``[x1, y1, x2, y2, score]`` by decreasing score.
 
         Per level the ``nms_pre`` anchors of highest objectness (sigmoid, or the softmax's
@@ -217,14 +256,24 @@ class RPNHead(AnchorHead):
         (batched); then per image boxes with ``w <= min_bbox_size`` or
         ``h <= min_bbox_size`` go (when ``min_bbox_size >= 0``), NMS runs within each
         level (across levels with ``nms_across_levels``) and the best ``max_per_img``
-        stay. ``cfg``: :func:`resolve_proposal_cfg`'s keys (default ``test_cfg``). Boxes
-        are in the network input's pixels, divided by ``scale_factor`` only with
-        ``rescale``.
+        stay. Boxes are in the network input's pixels, divided by ``scale_factor`` only
+        with ``rescale``.
+
+        Args:
+            cls_scores: per level ``(B, A * K, H_l, W_l)`` objectness logits.
+            bbox_preds: per level ``(B, A * 4, H_l, W_l)`` deltas.
+            img_metas: ``B`` meta dicts (``img_shape``; ``scale_factor`` with ``rescale``).
+            cfg: resolved settings (:attr:`train_proposal_cfg`, or from
+                :func:`resolve_proposal_cfg`); default :attr:`test_proposal_cfg`.
+            rescale: boxes in original image pixels.
         """
-        cfg = self.test_cfg if cfg is None else cfg
+        cfg = self.test_proposal_cfg if cfg is None else cfg
         if cfg is None:
             raise RuntimeError('RPNHead needs test_cfg (or cfg) to make proposals')
-        cfg = resolve_proposal_cfg(cfg)
+        if not isinstance(cfg, ProposalCfg):
+            raise TypeError(f'RPNHead.get_proposals: cfg must be a ProposalCfg (resolve a '
+                            f'config dict once with resolve_proposal_cfg), got '
+                            f'{type(cfg).__name__}')
         bboxes, scores, level_ids = self.mlvl_topk_decode(cls_scores, bbox_preds, img_metas,
                                                           cfg.nms_pre)
         scores = scores[..., 0]  # (B, n) objectness
@@ -259,7 +308,7 @@ class RPNHead(AnchorHead):
         """Proposals of features ``x`` with ``test_cfg``: per image ``(n, 5)``, in the
         network input's pixels."""
         cls_scores, bbox_preds = self(x)
-        return self.get_bboxes(cls_scores, bbox_preds, img_metas)
+        return self.get_proposals(cls_scores, bbox_preds, img_metas)
 
     def aug_test_rpn(self, feats: Sequence[Sequence[Tensor]],
                      img_metas: Sequence[Sequence[dict]]) -> list[Tensor]:
@@ -268,7 +317,9 @@ class RPNHead(AnchorHead):
         are mapped back to the original image and merged per image by one NMS
         (:func:`~mmssd.models.test_time_augs.merge_aug_proposals`). Per image ``(n, 5)``
         in original image pixels."""
-        cfg = resolve_proposal_cfg(self.test_cfg)
+        cfg = self.test_proposal_cfg
+        if cfg is None:
+            raise RuntimeError('RPNHead needs test_cfg to make proposals')
         aug_proposals = [self.simple_test_rpn(x, metas)
                          for x, metas in zip(feats, img_metas, strict=True)]
         return [merge_aug_proposals([p[i] for p in aug_proposals], metas_i, cfg.iou_threshold,

@@ -104,7 +104,8 @@ class RPN(BaseDetector):
                  rescale: bool) -> list[np.ndarray]:
         """Per image, float32 ``(n, 5)`` proposals (original image pixels with ``rescale``)."""
         cls_scores, bbox_preds = self.dense_outputs(img)
-        proposals = self.rpn_head.get_bboxes(cls_scores, bbox_preds, img_metas, rescale=rescale)
+        proposals = self.rpn_head.get_proposals(cls_scores, bbox_preds, img_metas,
+                                                rescale=rescale)
         return self.rpn_head.results_to_numpy(proposals)
 
     def _predict_aug(self, imgs: list[Tensor], img_metas: list[Sequence[dict]],

@@ -1,7 +1,6 @@
 """Two-stage detectors: backbone -> neck -> RPN head (proposals) -> RoI head (boxes)."""
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -10,7 +9,6 @@ from torch import Tensor
 
 from mmssd.registry import MODELS
 
-from ..dense_heads.rpn_head import resolve_proposal_cfg
 from ..utils import bbox2roi, check_cfg_keys
 from ..utils.cfg_keys import cfg_path
 from .base import BaseDetector
@@ -28,7 +26,9 @@ class TwoStageDetector(BaseDetector):
     the proposals and classifies and refines them. ``train_cfg`` / ``test_cfg`` hold the
     settings of both heads: ``rpn`` (RPN training targets / RPN at test), ``rpn_proposal``
     (the proposals made for the RoI head during training; default ``test_cfg.rpn``) and
-    ``rcnn`` (RoI head). Losses: the RPN's ``loss_rpn_cls`` / ``loss_rpn_bbox`` and the RoI
+    ``rcnn`` (RoI head). The RPN head gets ``rpn_proposal`` as its ``proposal_cfg`` and
+    resolves both proposal configs once, when it is built (``RPNHead.train_proposal_cfg``,
+    ``test_proposal_cfg``). Losses: the RPN's ``loss_rpn_cls`` / ``loss_rpn_bbox`` and the RoI
     head's ``loss_cls`` / ``loss_bbox`` (and ``acc``, logged but not optimised).
 
     Args:
@@ -52,14 +52,14 @@ class TwoStageDetector(BaseDetector):
         check_cfg_keys(test_cfg, ('rpn', 'rcnn'), 'model.test_cfg')
         train_cfg, test_cfg = train_cfg or {}, test_cfg or {}
         if rpn_head is not None:
-            with cfg_path('model.rpn_head', roots={'train_cfg': 'model.train_cfg.rpn',
-                                                   'test_cfg': 'model.test_cfg.rpn'}):
+            # the head resolves test_cfg.rpn and train_cfg.rpn_proposal, once each
+            proposal = ({} if train_cfg.get('rpn_proposal') is None
+                        else {'proposal_cfg': train_cfg['rpn_proposal']})
+            with cfg_path('model.rpn_head', roots={
+                    'train_cfg': 'model.train_cfg.rpn', 'test_cfg': 'model.test_cfg.rpn',
+                    'proposal_cfg': 'model.train_cfg.rpn_proposal'}):
                 self.rpn_head = MODELS.build(dict(rpn_head, train_cfg=train_cfg.get('rpn'),
-                                                  test_cfg=test_cfg.get('rpn')))
-        if train_cfg.get('rpn_proposal') is not None:
-            with warnings.catch_warnings():  # deprecated keys warn when they are used
-                warnings.simplefilter('ignore')
-                resolve_proposal_cfg(train_cfg['rpn_proposal'], 'model.train_cfg.rpn_proposal')
+                                                  test_cfg=test_cfg.get('rpn'), **proposal))
         if roi_head is None:
             raise ValueError('a two-stage detector needs a roi_head (use RPN for '
                              'proposals only)')
@@ -87,8 +87,11 @@ class TwoStageDetector(BaseDetector):
         if not self.with_rpn:
             raise ValueError('training a two-stage detector without rpn_head needs '
                              'precomputed proposals, which mmssd does not load')
+        proposal_cfg = self.rpn_head.train_proposal_cfg
+        if proposal_cfg is None:
+            raise ValueError('training a two-stage detector needs model.train_cfg.rpn_proposal '
+                             'or model.test_cfg.rpn (the proposals made for the RoI head)')
         x = self.features(img)
-        proposal_cfg = self.train_cfg.get('rpn_proposal', self.test_cfg.get('rpn'))
         losses, proposal_list = self.rpn_head.forward_train(
             x, img_metas, gt_bboxes, gt_labels=None, gt_bboxes_ignore=gt_bboxes_ignore,
             proposal_cfg=proposal_cfg)
@@ -113,16 +116,19 @@ class TwoStageDetector(BaseDetector):
         proposal_list = self.rpn_head.aug_test_rpn(feats, img_metas)
         return self.roi_head.aug_test(feats, proposal_list, img_metas, rescale=rescale)
 
-    def forward_tensor(self, img: Tensor) -> tuple[list[Tensor], list[Tensor], Tensor, Tensor]:
+    def forward_tensor(self, img: Tensor) -> tuple[list[Tensor] | Tensor, ...]:
         """Raw outputs without image metas (FLOP counting, tracing), as mmdetection's
-        ``forward_dummy``: the RPN's per-level ``(cls_scores, bbox_preds)``, then the RoI
-        head's ``cls_score (B * 1000, C + 1)`` and ``bbox_pred`` for 1000 fixed boxes per
-        image (spread over the image, so the RoI cost does not depend on the weights)."""
+        ``forward_dummy``: the RPN's per-level ``(cls_scores, bbox_preds)``
+        ``[(B, A, H_l, W_l)]``, ``[(B, 4A, H_l, W_l)]``, then the RoI head's
+        :meth:`~mmssd.models.roi_heads.BaseRoIHead.forward_tensor` of 1000 fixed boxes per
+        image (spread over the image, so the RoI cost does not depend on the weights):
+        ``cls_score (B * 1000, C + 1)`` and ``bbox_pred (B * 1000, 4 or 4C)``, for every
+        stage of a cascade."""
         x = self.extract_feat(img)
         rpn_cls, rpn_reg = self.rpn_head(x) if self.with_rpn else ([], [])
         boxes = dummy_proposals(img.shape[-2:], NUM_DUMMY_PROPOSALS, img.device)
-        out = self.roi_head._bbox_forward(x, bbox2roi([boxes] * img.size(0)))
-        return rpn_cls, rpn_reg, out['cls_score'], out['bbox_pred']
+        rois = bbox2roi([boxes] * img.size(0))
+        return (rpn_cls, rpn_reg, *self.roi_head.forward_tensor(x, rois))
 
 
 def dummy_proposals(size: Sequence[int], num: int, device: torch.device | str) -> Tensor:

@@ -1,7 +1,11 @@
 """What every RoI head of mmssd shares (mmdetection 2.x's ``BaseRoIHead`` and its test
 mixin, box branch only): the R-CNN config checks, assignment and sampling per image, the
-RoI forward and its training targets and losses, and the test entry points built on a
-head's :meth:`BaseRoIHead.simple_test_bboxes`.
+RoI forward and its training targets and losses, and the public test contract of every
+RoI head: :meth:`BaseRoIHead.forward_tensor` (raw outputs of given RoIs),
+:meth:`BaseRoIHead.simple_test_bboxes` (detections after NMS),
+:meth:`BaseRoIHead.simple_test_bboxes_raw` (decoded boxes and scores, for test-time
+augmentation), :meth:`BaseRoIHead.simple_test` and :meth:`BaseRoIHead.aug_test`; a
+subclass provides ``forward_tensor``, ``test_forward`` and ``final_bbox_head``.
 
 Shapes: ``B`` images, ``L`` feature levels, proposals ``(n_i, 5)`` ``[x1, y1, x2, y2,
 score]`` (or ``(n_i, 4)``) per image, ``K`` RoIs of the batch as ``(K, 5)``
@@ -106,22 +110,21 @@ def bbox_forward_train(roi_extractor: nn.Module, bbox_head: nn.Module, x: Sequen
 
 class BaseRoIHead(BaseModule):
     """Base of the box-only RoI heads: rejects mask branches and shared heads (not
-    implemented in mmssd), checks ``test_cfg``, and gives :meth:`simple_test` and
-    :meth:`aug_test` on top of a subclass's :meth:`simple_test_bboxes`.
+    implemented in mmssd), checks ``test_cfg``, and gives the batched test contract
+    (:meth:`simple_test_bboxes`, :meth:`simple_test_bboxes_raw`, :meth:`simple_test`,
+    :meth:`aug_test`) on top of a subclass's :meth:`test_forward`, :attr:`final_bbox_head`
+    and :meth:`forward_tensor`.
 
     Args:
         train_cfg: the R-CNN ``train_cfg`` (checked by the subclass).
         test_cfg: R-CNN ``test_cfg``: ``score_thr``, ``nms``, ``max_per_img``.
         mask_roi_extractor, mask_head, shared_head: not implemented (must be None).
-        pretrained: deprecated; mmdetection passes the backbone's checkpoint here for a
-            ``shared_head``, which mmssd does not support, so it is unused.
         init_cfg: mmengine init config.
     """
 
     def __init__(self, train_cfg: dict | list | None = None, test_cfg: dict | None = None,
                  mask_roi_extractor: dict | None = None, mask_head: dict | None = None,
-                 shared_head: dict | None = None, pretrained: str | None = None,
-                 init_cfg: dict | list | None = None) -> None:
+                 shared_head: dict | None = None, init_cfg: dict | list | None = None) -> None:
         super().__init__(init_cfg)
         for key, value in (('mask_roi_extractor', mask_roi_extractor),
                            ('mask_head', mask_head), ('shared_head', shared_head)):
@@ -131,7 +134,6 @@ class BaseRoIHead(BaseModule):
         check_rcnn_cfg(test_cfg, TEST_KEYS, 'test_cfg')
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
-        self.pretrained = pretrained
 
     @property
     def with_bbox(self) -> bool:
@@ -150,6 +152,33 @@ class BaseRoIHead(BaseModule):
         """Foreground classes ``C`` of the detections."""
         raise NotImplementedError
 
+    @property
+    def final_bbox_head(self) -> nn.Module:
+        """The box head that decodes the test outputs (the last stage's for a cascade)."""
+        raise NotImplementedError
+
+    def forward_tensor(self, x: Sequence[Tensor], rois: Tensor) -> tuple[Tensor, ...]:
+        """Raw outputs of given RoIs, without image metas (``mode='tensor'``: FLOP counting,
+        tracing; mmdetection's ``forward_dummy``, batched).
+
+        Args:
+            x: feature maps ``(B, channels, H_l, W_l)``.
+            rois: ``(K, 5)`` ``[batch_index, x1, y1, x2, y2]`` of the whole batch.
+
+        Returns:
+            Per stage ``cls_score (K, C + 1)`` then ``bbox_pred (K, 4 or 4C)``, flattened
+            (one pair for a single-stage head; every stage of a cascade on the same
+            ``rois``).
+        """
+        raise NotImplementedError
+
+    def test_forward(self, x: Sequence[Tensor], rois: Tensor, img_metas: Sequence[dict]
+                     ) -> tuple[Tensor, Tensor, Tensor]:
+        """The test-time forward of ``rois (K, 5)`` of all images: the RoIs that
+        :attr:`final_bbox_head` decodes ``(K, 5)``, their class logits ``(K, C + 1)`` and
+        deltas ``bbox_pred (K, 4 or 4C)``."""
+        raise NotImplementedError
+
     def check_train_inputs(self, img_metas: Sequence[dict], proposal_list: Sequence[Tensor],
                            gt_bboxes: Sequence[Tensor], gt_labels: Sequence[Tensor],
                            gt_masks: Sequence | None) -> None:
@@ -166,18 +195,56 @@ class BaseRoIHead(BaseModule):
             raise ValueError(f'{num_imgs} img_metas but {len(proposal_list)} proposal sets, '
                              f'{len(gt_bboxes)} gt_bboxes and {len(gt_labels)} gt_labels')
 
+    # ----------------------------------------------------------------------------- testing
     def simple_test_bboxes(self, x: Sequence[Tensor], img_metas: Sequence[dict],
-                           proposals: Sequence[Tensor], rcnn_test_cfg: dict | None,
+                           proposals: Sequence[Tensor], rcnn_test_cfg: dict,
                            rescale: bool = False) -> tuple[list[Tensor], list[Tensor]]:
-        """Detections of each image: ``det_bboxes (k, 5)`` ``[x1, y1, x2, y2, score]`` and
-        ``det_labels (k,)``; with ``rcnn_test_cfg`` None the decoded ``(n, 4 or 4C)``
-        boxes and ``(n, C + 1)`` scores of every proposal (what test-time augmentation
-        merges). Boxes clipped to ``img_shape``; with ``rescale`` in original pixels."""
-        raise NotImplementedError
+        """Detections of each image after NMS: ``det_bboxes (k, 5)`` ``[x1, y1, x2, y2,
+        score]`` and ``det_labels (k,)`` in ``[0, C)``.
+
+        Args:
+            x: feature maps ``(B, channels, H_l, W_l)``.
+            img_metas: ``B`` meta dicts (``img_shape``, ``scale_factor``).
+            proposals: per image ``(n_i, 5)`` or ``(n_i, 4)``.
+            rcnn_test_cfg: ``score_thr``, ``nms``, ``max_per_img`` (required: the boxes and
+                scores before NMS are :meth:`simple_test_bboxes_raw`'s).
+            rescale: boxes in original image pixels (divided by ``scale_factor``); else in
+                the network input's, clipped to ``img_shape`` either way.
+        """
+        if rcnn_test_cfg is None:
+            raise ValueError(f'{type(self).__name__}.simple_test_bboxes needs rcnn_test_cfg '
+                             '(test_cfg.rcnn: score_thr, nms, max_per_img); the boxes and '
+                             'scores before NMS are simple_test_bboxes_raw(x, img_metas, '
+                             'proposals, rescale)')
+        return self._decode_test_rois(x, img_metas, proposals, rcnn_test_cfg, rescale)
+
+    def simple_test_bboxes_raw(self, x: Sequence[Tensor], img_metas: Sequence[dict],
+                               proposals: Sequence[Tensor], rescale: bool = False
+                               ) -> tuple[list[Tensor], list[Tensor]]:
+        """The decoded boxes and scores of every proposal, before NMS (what test-time
+        augmentation averages): per image ``bboxes (n_i, 4 or 4C)`` (clipped to
+        ``img_shape``; with ``rescale`` in original image pixels) and softmax ``scores
+        (n_i, C + 1)`` (background last). Arguments as :meth:`simple_test_bboxes`."""
+        return self._decode_test_rois(x, img_metas, proposals, None, rescale)
+
+    def _decode_test_rois(self, x: Sequence[Tensor], img_metas: Sequence[dict],
+                          proposals: Sequence[Tensor], cfg: dict | None, rescale: bool
+                          ) -> tuple[list[Tensor], list[Tensor]]:
+        """:meth:`test_forward` of all images' proposals at once, decoded by
+        :attr:`final_bbox_head` (``BBoxHead.get_bboxes_batched``: NMS per image with
+        ``cfg``, the raw boxes and scores without)."""
+        rois = bbox2roi(proposals)
+        if rois.size(0) == 0:
+            return self.empty_detections(rois, len(proposals), raw=cfg is None)
+        rois, cls_score, bbox_pred = self.test_forward(x, rois, img_metas)
+        results = self.final_bbox_head.get_bboxes_batched(rois, cls_score, bbox_pred,
+                                                          img_metas, rescale=rescale, cfg=cfg)
+        return [r[0] for r in results], [r[1] for r in results]
 
     def empty_detections(self, rois: Tensor, num_images: int, raw: bool
                          ) -> tuple[list[Tensor], list[Tensor]]:
-        """:meth:`simple_test_bboxes`' result when there are no proposals at all."""
+        """The test result when there are no proposals at all: :meth:`simple_test_bboxes_raw`'s
+        (``raw``) or :meth:`simple_test_bboxes`'."""
         if raw:
             empty = rois.new_zeros((0, 4)), rois.new_zeros((0, self.num_classes + 1))
         else:
@@ -201,8 +268,8 @@ class BaseRoIHead(BaseModule):
         """Test-time augmentation (mmdetection 2.x): ``x`` and ``img_metas`` are lists over
         augmentations of features and of B metas, ``proposal_list`` the merged proposals
         of each image in original pixels. Every augmentation's boxes and scores of them
-        (:meth:`simple_test_bboxes` without NMS) are mapped back and averaged, then one
-        NMS (:func:`~mmssd.models.test_time_augs.rcnn_aug_bboxes`). Per image, per class
+        (:meth:`simple_test_bboxes_raw`) are mapped back and averaged, then one NMS
+        (:func:`~mmssd.models.test_time_augs.rcnn_aug_bboxes`). Per image, per class
         float32 ``(n, 5)`` arrays."""
         results = rcnn_aug_bboxes(self, x, proposal_list, img_metas, rescale=rescale)
         return [bbox2result(dets, labels, self.num_classes) for dets, labels in results]

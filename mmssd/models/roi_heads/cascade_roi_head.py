@@ -10,11 +10,10 @@ from collections.abc import Sequence
 
 import torch
 from mmengine.model import ModuleList
-from torch import Tensor
+from torch import Tensor, nn
 
 from mmssd.registry import MODELS, TASK_UTILS
 
-from ..utils import bbox2roi
 from ..utils.cfg_keys import build_checked, cfg_path, require_cfg_key
 from .base_roi_head import (
     TRAIN_KEYS,
@@ -49,7 +48,8 @@ class CascadeRoIHead(BaseRoIHead):
     by ``stage_loss_weights[s]``), then regresses its sampled RoIs by class (the target
     class; the predicted one for negatives) to make the next stage's proposals, without the
     ground truths the sampler added (:meth:`BBoxHead.refine_bboxes`; no gradient).
-    Testing (:meth:`simple_test_bboxes`): every stage runs on the previous stage's
+    Testing (:meth:`test_forward`, under :class:`BaseRoIHead`'s ``simple_test_bboxes``):
+    every stage runs on the previous stage's
     regressed boxes; the final classification is the softmax of the mean of the stages'
     class logits (mmdetection averages ``cls_score`` before its softmax), the boxes are the
     last stage's regression of the last stage's input RoIs. All images' RoIs go through
@@ -67,7 +67,7 @@ class CascadeRoIHead(BaseRoIHead):
         train_cfg: list of ``S`` R-CNN ``train_cfg`` dicts (``assigner``, ``sampler``,
             ``pos_weight``, ``debug``).
         test_cfg: one R-CNN ``test_cfg`` (``score_thr``, ``nms``, ``max_per_img``).
-        pretrained: deprecated, unused (see :class:`StandardRoIHead`).
+        pretrained: ignored, for mmdetection 2.x configs (see :class:`StandardRoIHead`).
         init_cfg: mmengine init config.
     """
 
@@ -77,8 +77,9 @@ class CascadeRoIHead(BaseRoIHead):
                  mask_head: dict | None = None, shared_head: dict | None = None,
                  train_cfg: list | None = None, test_cfg: dict | None = None,
                  pretrained: str | None = None, init_cfg: dict | list | None = None) -> None:
+        del pretrained  # see Args
         super().__init__(train_cfg, test_cfg, mask_roi_extractor, mask_head, shared_head,
-                         pretrained, init_cfg)
+                         init_cfg)
         if not isinstance(num_stages, int) or num_stages < 1:
             raise ValueError(f'CascadeRoIHead: num_stages must be a positive int, '
                              f'got {num_stages!r}')
@@ -121,10 +122,14 @@ class CascadeRoIHead(BaseRoIHead):
         bbox_feats)`` of ``rois (K, 5)``."""
         return bbox_forward(self.bbox_roi_extractor[stage], self.bbox_head[stage], x, rois)
 
-    def forward_dummy(self, x: Sequence[Tensor], proposals: Tensor) -> tuple[Tensor, ...]:
-        """Every stage's ``(cls_score, bbox_pred)`` on the same ``proposals (n, 4 or 5)`` of
-        one image, flattened (FLOP counting, as mmdetection's ``forward_dummy``)."""
-        rois = bbox2roi([proposals])
+    @property
+    def final_bbox_head(self) -> nn.Module:
+        return self.bbox_head[-1]
+
+    def forward_tensor(self, x: Sequence[Tensor], rois: Tensor) -> tuple[Tensor, ...]:
+        """Every stage's ``cls_score (K, C + 1)`` and ``bbox_pred (K, 4 or 4C)`` on the same
+        ``rois (K, 5)``, flattened ``(cls_0, bbox_0, cls_1, ...)``
+        (:meth:`BaseRoIHead.forward_tensor`)."""
         outs: tuple[Tensor, ...] = ()
         for stage in range(self.num_stages):
             results = self._bbox_forward(stage, x, rois)
@@ -177,7 +182,7 @@ class CascadeRoIHead(BaseRoIHead):
         return losses
 
     # ----------------------------------------------------------------------------- testing
-    def cascade_test(self, x: Sequence[Tensor], rois: Tensor, img_metas: Sequence[dict]
+    def test_forward(self, x: Sequence[Tensor], rois: Tensor, img_metas: Sequence[dict]
                      ) -> tuple[Tensor, Tensor, Tensor]:
         """Run every stage on ``rois (K, 5)`` of all images, each on the previous stage's
         boxes regressed by its predicted class.
@@ -196,18 +201,3 @@ class CascadeRoIHead(BaseRoIHead):
                 rois = self.bbox_head[stage].regress_by_class(rois, labels, bbox_pred,
                                                               img_metas)
         return rois, logits_sum / self.num_stages, bbox_pred
-
-    def simple_test_bboxes(self, x: Sequence[Tensor], img_metas: Sequence[dict],
-                           proposals: Sequence[Tensor], rcnn_test_cfg: dict | None,
-                           rescale: bool = False) -> tuple[list[Tensor], list[Tensor]]:
-        """Detections of each image after all stages, with the contract of
-        :meth:`StandardRoIHead.simple_test_bboxes`: ``det_bboxes (k, 5)`` and
-        ``det_labels (k,)``, or with ``rcnn_test_cfg`` None the decoded ``(n, 4 or 4C)``
-        boxes and ``(n, C + 1)`` scores of every proposal (test-time augmentation)."""
-        rois = bbox2roi(proposals)
-        if rois.size(0) == 0:
-            return self.empty_detections(rois, len(proposals), raw=rcnn_test_cfg is None)
-        rois, cls_score, bbox_pred = self.cascade_test(x, rois, img_metas)
-        results = self.bbox_head[-1].get_bboxes_batched(rois, cls_score, bbox_pred, img_metas,
-                                                        rescale=rescale, cfg=rcnn_test_cfg)
-        return [r[0] for r in results], [r[1] for r in results]

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from torch import Tensor
+from torch import Tensor, nn
 
 from mmssd.registry import MODELS, TASK_UTILS
 
-from ..task_modules import SamplingResult
-from ..utils import bbox2roi
 from ..utils.cfg_keys import build_checked, cfg_path, require_cfg_key
 from .base_roi_head import (
     TRAIN_KEYS,
@@ -33,8 +31,9 @@ class StandardRoIHead(BaseRoIHead):
     (:func:`assign_and_sample`, a per-image loop; ``add_gt_as_proposals`` adds the ground
     truths); then one :func:`bbox2roi` of all sampled RoIs, one RoI-feature extraction,
     one head forward, and the targets and losses of the whole batch at once.
-    Testing (:meth:`simple_test_bboxes`): one forward of all images' proposals, decoding,
-    clipping and rescaling of all RoIs at once, then per-class NMS per image.
+    Testing (:meth:`test_forward`, under :class:`BaseRoIHead`'s ``simple_test_bboxes``):
+    one forward of all images' proposals, decoding, clipping and rescaling of all RoIs at
+    once, then per-class NMS per image.
 
     Args:
         bbox_roi_extractor: e.g. ``SingleRoIExtractor`` config.
@@ -42,8 +41,8 @@ class StandardRoIHead(BaseRoIHead):
         mask_roi_extractor, mask_head, shared_head: not implemented (must be None).
         train_cfg: R-CNN ``train_cfg``: ``assigner``, ``sampler``, ``pos_weight``, ``debug``.
         test_cfg: R-CNN ``test_cfg``: ``score_thr``, ``nms``, ``max_per_img``.
-        pretrained: deprecated; mmdetection passes the backbone's checkpoint here for a
-            ``shared_head``, which mmssd does not support, so it is unused.
+        pretrained: ignored; accepted because mmdetection 2.x configs and detectors pass it
+            (it only initialises a ``shared_head``, which mmssd does not support).
         init_cfg: mmengine init config (the parts initialise themselves by default).
     """
 
@@ -52,8 +51,9 @@ class StandardRoIHead(BaseRoIHead):
                  shared_head: dict | None = None, train_cfg: dict | None = None,
                  test_cfg: dict | None = None, pretrained: str | None = None,
                  init_cfg: dict | list | None = None) -> None:
+        del pretrained  # see Args
         super().__init__(train_cfg, test_cfg, mask_roi_extractor, mask_head, shared_head,
-                         pretrained, init_cfg)
+                         init_cfg)
         if bbox_roi_extractor is None or bbox_head is None:
             raise ValueError('StandardRoIHead needs bbox_roi_extractor and bbox_head configs')
         check_rcnn_cfg(train_cfg, TRAIN_KEYS, 'train_cfg')
@@ -82,9 +82,14 @@ class StandardRoIHead(BaseRoIHead):
         """
         return bbox_forward(self.bbox_roi_extractor, self.bbox_head, x, rois)
 
-    def forward_dummy(self, x: Sequence[Tensor], proposals: Tensor) -> tuple[Tensor, Tensor]:
-        """Head outputs of one image's ``proposals (n, 4 or 5)`` (FLOP counting)."""
-        results = self._bbox_forward(x, bbox2roi([proposals]))
+    @property
+    def final_bbox_head(self) -> nn.Module:
+        return self.bbox_head
+
+    def forward_tensor(self, x: Sequence[Tensor], rois: Tensor) -> tuple[Tensor, Tensor]:
+        """``cls_score (K, C + 1)`` and ``bbox_pred (K, 4 or 4C)`` of ``rois (K, 5)``
+        (:meth:`BaseRoIHead.forward_tensor`)."""
+        results = self._bbox_forward(x, rois)
         return results['cls_score'], results['bbox_pred']
 
     # ----------------------------------------------------------------------------- training
@@ -108,34 +113,15 @@ class StandardRoIHead(BaseRoIHead):
         sampling_results = assign_and_sample(self.bbox_assigner, self.bbox_sampler,
                                              proposal_list, gt_bboxes, gt_labels,
                                              gt_bboxes_ignore)
-        bbox_results = self._bbox_forward_train(x, sampling_results, gt_bboxes, gt_labels,
-                                                img_metas)
+        bbox_results = bbox_forward_train(self.bbox_roi_extractor, self.bbox_head, x,
+                                          sampling_results, gt_bboxes, gt_labels,
+                                          self.train_cfg)
         return bbox_results['loss_bbox']
 
-    def _bbox_forward_train(self, x: Sequence[Tensor], sampling_results: Sequence[SamplingResult],
-                            gt_bboxes: Sequence[Tensor], gt_labels: Sequence[Tensor],
-                            img_metas: Sequence[dict]) -> dict:
-        """:meth:`_bbox_forward` of all sampled RoIs, plus ``loss_bbox`` (the loss dict)
-        and ``bbox_targets`` (the targets, for cascades)."""
-        return bbox_forward_train(self.bbox_roi_extractor, self.bbox_head, x, sampling_results,
-                                  gt_bboxes, gt_labels, self.train_cfg)
-
     # ----------------------------------------------------------------------------- testing
-    def simple_test_bboxes(self, x: Sequence[Tensor], img_metas: Sequence[dict],
-                           proposals: Sequence[Tensor], rcnn_test_cfg: dict | None,
-                           rescale: bool = False) -> tuple[list[Tensor], list[Tensor]]:
-        """Detections of each image: ``det_bboxes (k, 5)`` ``[x1, y1, x2, y2, score]`` and
-        ``det_labels (k,)`` (with ``rcnn_test_cfg`` None: the decoded ``(n, 4 or 4C)``
-        boxes and ``(n, C + 1)`` scores of every proposal).
-
-        Boxes are clipped to each image's ``img_shape``; with ``rescale`` divided by its
-        ``scale_factor`` (original image pixels).
-        """
-        rois = bbox2roi(proposals)
-        if rois.size(0) == 0:
-            return self.empty_detections(rois, len(proposals), raw=rcnn_test_cfg is None)
-        bbox_results = self._bbox_forward(x, rois)
-        results = self.bbox_head.get_bboxes_batched(
-            rois, bbox_results['cls_score'], bbox_results['bbox_pred'], img_metas,
-            rescale=rescale, cfg=rcnn_test_cfg)
-        return [r[0] for r in results], [r[1] for r in results]
+    def test_forward(self, x: Sequence[Tensor], rois: Tensor, img_metas: Sequence[dict]
+                     ) -> tuple[Tensor, Tensor, Tensor]:
+        """``rois (K, 5)`` with their ``cls_score (K, C + 1)`` and ``bbox_pred (K, 4 or
+        4C)`` (one forward of all images' RoIs; ``img_metas`` is not needed)."""
+        results = self._bbox_forward(x, rois)
+        return rois, results['cls_score'], results['bbox_pred']

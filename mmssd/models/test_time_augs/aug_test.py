@@ -75,9 +75,9 @@ def rcnn_aug_bboxes(roi_head: nn.Module, aug_feats: Sequence[Sequence[Tensor]],
 
     Each image's merged proposals (original pixels) are mapped into every augmentation
     (scaled, flipped), the RoI head scores and regresses them there through
-    ``roi_head.simple_test_bboxes(x, img_metas, proposals, None, rescale=False)`` (the
-    decoded ``(n, 4 or 4C)`` boxes and ``(n, C + 1)`` scores of every proposal; a cascade
-    head with that contract works the same), the boxes are mapped back and boxes and scores
+    ``roi_head.simple_test_bboxes_raw(x, img_metas, proposals, rescale=False)`` (the
+    decoded ``(n, 4 or 4C)`` boxes and ``(n, C + 1)`` scores of every proposal; any
+    ``BaseRoIHead``, a cascade included), the boxes are mapped back and boxes and scores
     averaged over the augmentations (:func:`merge_aug_bboxes`), and one per-class NMS
     (``roi_head.test_cfg``: ``score_thr``, ``nms``, ``max_per_img``) keeps the detections.
 
@@ -102,7 +102,7 @@ def rcnn_aug_bboxes(roi_head: nn.Module, aug_feats: Sequence[Sequence[Tensor]],
     for x, metas in zip(aug_feats, img_metas, strict=True):
         proposals = [bbox_mapping(p[:, :4], meta)
                      for p, meta in zip(proposal_list, metas, strict=True)]
-        bboxes, scores = roi_head.simple_test_bboxes(x, metas, proposals, None, rescale=False)
+        bboxes, scores = roi_head.simple_test_bboxes_raw(x, metas, proposals, rescale=False)
         aug_bboxes.append(bboxes)  # per image (n_i, 4 or 4C)
         aug_scores.append(scores)  # per image (n_i, C + 1)
     results = []

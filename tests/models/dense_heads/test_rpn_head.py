@@ -14,6 +14,7 @@ from test_anchor_head import hand_inside_flags  # same directory
 from test_ssd_head import encode, flatten_levels  # same directory
 from torchvision.ops import batched_nms
 
+from mmssd.models.dense_heads.rpn_head import ProposalCfg, resolve_proposal_cfg
 from mmssd.registry import MODELS, TASK_UTILS
 from mmssd.utils.config_error import ConfigError
 
@@ -210,7 +211,8 @@ def test_proposals_equal_per_image_torchvision_reference(cfg, softmax):
     cls_scores, bbox_preds = random_outputs(head, g)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
-        proposals = head.get_bboxes(cls_scores, bbox_preds, METAS, cfg=cfg)
+        proposals = head.get_proposals(cls_scores, bbox_preds, METAS,
+                                       cfg=resolve_proposal_cfg(cfg))
     # mmdetection's deprecation warning for the old keys only
     assert any('nms_thr' in str(w.message) for w in caught) == ('nms_thr' in cfg)
     want, dropped, kept = reference_proposals(head, cls_scores, bbox_preds, 50, 0.5, 4, 20,
@@ -226,16 +228,16 @@ def test_nms_across_levels_and_test_cfg_rescale():
     head = build_head()
     cls_scores, bbox_preds = random_outputs(head, g)
     with pytest.warns(UserWarning):
-        across = head.get_bboxes(cls_scores, bbox_preds, METAS,
-                                 cfg=dict(OLD_TEST_CFG, nms_across_levels=True, max_num=200))
+        across = head.get_proposals(cls_scores, bbox_preds, METAS, cfg=resolve_proposal_cfg(
+            dict(OLD_TEST_CFG, nms_across_levels=True, max_num=200)))
     want, _, _ = reference_proposals(head, cls_scores, bbox_preds, 50, 0.5, 4, 200,
                                      across_levels=True)
     per_level, _, _ = reference_proposals(head, cls_scores, bbox_preds, 50, 0.5, 4, 200)
     assert sum(len(w) for w in want) < sum(len(p) for p in per_level)
     for got, ref in zip(across, want, strict=True):
         torch.testing.assert_close(got, ref)
-    plain = head.get_bboxes(cls_scores, bbox_preds, METAS)
-    rescaled = head.get_bboxes(cls_scores, bbox_preds, METAS, rescale=True)
+    plain = head.get_proposals(cls_scores, bbox_preds, METAS)
+    rescaled = head.get_proposals(cls_scores, bbox_preds, METAS, rescale=True)
     for p, r, meta in zip(plain, rescaled, METAS, strict=True):
         torch.testing.assert_close(r[:, :4], p[:, :4] / meta['scale_factor'][0])
         torch.testing.assert_close(r[:, 4], p[:, 4])
@@ -249,11 +251,45 @@ def test_nms_across_levels_and_test_cfg_rescale():
     (dict(TEST_CFG, nms={'type': 'soft_nms', 'iou_threshold': 0.5}), ValueError, 'soft_nms'),
 ])
 def test_bad_proposal_configs_raise_naming_the_key(cfg, error, match):
-    head = build_head()
-    cls_scores, bbox_preds = random_outputs(head, torch.Generator().manual_seed(0))
+    """Raised when the head is built (the proposal configs are resolved there)."""
     with pytest.raises(error, match=match), warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        head.get_bboxes(cls_scores, bbox_preds, METAS, cfg=cfg)
+        build_head(test_cfg=cfg)
+    with pytest.raises(error, match=match.replace('test_cfg', 'proposal_cfg')), \
+            warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        build_head(proposal_cfg=cfg)
+
+
+def test_proposal_configs_are_resolved_when_the_head_is_built():
+    """``test_cfg`` and ``proposal_cfg`` become :class:`ProposalCfg` settings once, at
+    build (the old keys warn then, and give the same settings as the new ones)."""
+    head = build_head()
+    assert head.test_proposal_cfg == ProposalCfg(50, 0.5, False, 20, 4.0)
+    assert head.train_proposal_cfg is head.test_proposal_cfg  # default: test_cfg's
+    with pytest.warns(UserWarning, match='nms_thr'):
+        old = build_head(test_cfg=OLD_TEST_CFG, proposal_cfg=dict(OLD_TEST_CFG, max_num=30,
+                                                                  nms_post=30))
+    assert old.test_proposal_cfg == head.test_proposal_cfg
+    assert old.train_proposal_cfg == ProposalCfg(50, 0.5, False, 30, 4.0)
+    assert build_head(test_cfg=None).test_proposal_cfg is None
+
+
+def test_get_proposals_takes_resolved_settings_and_get_bboxes_is_refused():
+    head = build_head()
+    cls_scores, bbox_preds = random_outputs(head, torch.Generator().manual_seed(1))
+    with pytest.raises(TypeError, match='ProposalCfg.*resolve_proposal_cfg'):
+        head.get_proposals(cls_scores, bbox_preds, METAS, cfg=TEST_CFG)
+    with pytest.raises(NotImplementedError, match='get_proposals'):
+        head.get_bboxes(cls_scores, bbox_preds, METAS)
+    wider = ProposalCfg(50, 0.5, False, 200, 4.0)
+    default, given = (head.get_proposals(cls_scores, bbox_preds, METAS, cfg=cfg)
+                      for cfg in (None, wider))
+    assert all(len(p) == 20 for p in default) and max(len(p) for p in given) > 20
+    for short, long in zip(default, given, strict=True):
+        torch.testing.assert_close(short, long[:20])
+    with pytest.raises(RuntimeError, match='test_cfg'):
+        build_head(test_cfg=None).get_proposals(cls_scores, bbox_preds, METAS)
 
 
 def test_forward_train_and_simple_test_rpn():
@@ -266,11 +302,16 @@ def test_forward_train_and_simple_test_rpn():
     torch.manual_seed(0)
     cls_scores, bbox_preds = head(feats)
     torch.testing.assert_close(losses, head.loss(cls_scores, bbox_preds, gt_bboxes, None, METAS))
-    want = head.get_bboxes(cls_scores, bbox_preds, METAS, cfg=TEST_CFG)
+    want = head.get_proposals(cls_scores, bbox_preds, METAS, cfg=resolve_proposal_cfg(TEST_CFG))
     assert all(not p.requires_grad for p in proposals)
     for got, ref in zip(proposals, want, strict=True):
         torch.testing.assert_close(got, ref.detach())
     assert set(head.forward_train(feats, METAS, gt_bboxes)) == {'loss_rpn_cls', 'loss_rpn_bbox'}
+    # the resolved settings (what a detector passes) give what the dict gives
+    _, resolved = head.forward_train(feats, METAS, gt_bboxes,
+                                     proposal_cfg=head.train_proposal_cfg)
+    for got, ref in zip(resolved, want, strict=True):
+        torch.testing.assert_close(got, ref.detach())
     for got, ref in zip(head.simple_test_rpn(feats, METAS), want, strict=True):
         torch.testing.assert_close(got, ref.detach())
 

@@ -61,6 +61,24 @@ def test_predict_format_and_tensor_mode(batch):  # noqa: F811 (fixture)
         assert bbox_pred.shape == (2 * 1000, 4)  # class-agnostic regression
 
 
+def test_a_two_stage_detector_with_a_cascade_head_runs_tensor_mode(batch):  # noqa: F811
+    """The tensor forward is the RoI head's public ``forward_tensor``: a plain
+    ``TwoStageDetector`` with a ``CascadeRoIHead`` gives what ``CascadeRCNN`` gives (which
+    has no ``forward_tensor`` of its own)."""
+    from mmssd.models.detectors import CascadeRCNN, TwoStageDetector
+    assert 'forward_tensor' not in vars(CascadeRCNN)
+    img, metas, *_ = batch
+    cascade = build(cascade_cfg()).eval()
+    plain = build(dict(cascade_cfg(), type='TwoStageDetector')).eval()
+    assert type(plain) is TwoStageDetector
+    with torch.no_grad():
+        want = cascade(img, metas, mode='tensor')
+        got = plain(img, metas, mode='tensor')
+    assert len(got) == len(want) == 2 + 2 * 3
+    for got_part, want_part in zip(got, want, strict=True):
+        torch.testing.assert_close(got_part, want_part)
+
+
 def test_test_time_augmentation(batch):  # noqa: F811 (fixture)
     """The cascade under flip and scale TTA: an augmentation given twice gives what it gives
     once; flip plus a second scale gives detections in original pixels."""

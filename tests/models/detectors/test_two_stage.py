@@ -2,16 +2,23 @@
 format, channels_last, and overfitting a tiny batch."""
 from __future__ import annotations
 
+import ast
+import copy
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from test_channels_last import assert_same_detections  # same directory (on sys.path)
 
+from mmssd.models.dense_heads import rpn_head as rpn_head_module
+from mmssd.models.dense_heads.rpn_head import ProposalCfg
 from mmssd.registry import MODELS
 from mmssd.utils.config_error import ConfigError
 
 DEMO = 'configs/demo/faster_rcnn_r18_fpn_demo.py'
+DETECTORS = Path(__file__).parents[3] / 'mmssd' / 'models' / 'detectors'
 SIZE = 96
 NUM_CLASSES = 5
 
@@ -118,6 +125,90 @@ def test_tensor_mode_is_the_dummy_forward(batch):
     assert [tuple(r.shape) for r in rpn_reg] == [(2, 12, n, n) for n in sizes]
     assert cls_score.shape == (2 * 1000, NUM_CLASSES + 1)
     assert bbox_pred.shape == (2 * 1000, 4 * NUM_CLASSES)
+
+
+def test_proposal_settings_are_resolved_once_per_build(batch, monkeypatch):
+    """``test_cfg.rpn`` and ``train_cfg.rpn_proposal`` are resolved once each, when the
+    model is built (by its RPN head), and not again when it trains or tests; training
+    makes its proposals with ``rpn_proposal``'s settings, testing with ``rpn``'s."""
+    resolve, init = rpn_head_module.resolve_proposal_cfg, ProposalCfg.__init__
+    resolved, made, used = [], [], []
+
+    def counting_resolve(cfg, where='test_cfg'):
+        resolved.append(copy.deepcopy(cfg))
+        return resolve(cfg, where)
+
+    def counting_init(self, *args, **kwargs):
+        made.append(args or kwargs)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(rpn_head_module, 'resolve_proposal_cfg', counting_resolve)
+    monkeypatch.setattr(ProposalCfg, '__init__', counting_init)
+    cfg = demo_cfg()
+    model = build(cfg)
+    assert resolved == [cfg['test_cfg']['rpn'], cfg['train_cfg']['rpn_proposal']]
+    assert len(made) == 2
+    head = model.rpn_head
+    assert (head.train_proposal_cfg.nms_pre, head.train_proposal_cfg.max_per_img) == (1000, 300)
+    assert (head.test_proposal_cfg.nms_pre, head.test_proposal_cfg.max_per_img) == (500, 100)
+
+    get_proposals = head.get_proposals
+
+    def recording(*args, cfg=None, **kwargs):
+        used.append(cfg)
+        return get_proposals(*args, cfg=cfg, **kwargs)
+
+    monkeypatch.setattr(head, 'get_proposals', recording)
+    img, metas, gt_bboxes, gt_labels = batch
+    model.train()(img, metas, gt_bboxes=gt_bboxes, gt_labels=gt_labels, mode='loss')
+    model.eval()
+    with torch.no_grad():
+        model(img, metas, mode='predict')
+        plain = [dict(m, flip=False, flip_direction=None) for m in metas]
+        model([img, img], [plain, plain], mode='predict')
+    assert used == [head.train_proposal_cfg, None, None, None]  # None: test_proposal_cfg
+    assert len(resolved) == 2 and len(made) == 2
+
+
+def test_old_proposal_keys_give_the_same_settings_and_warn_at_build():
+    new = demo_cfg()
+    old = demo_cfg()
+    old['train_cfg']['rpn_proposal'] = dict(nms_pre=1000, max_num=300, nms_post=300,
+                                            nms_thr=0.7, min_bbox_size=0)
+    old['test_cfg']['rpn'] = dict(nms_pre=500, max_per_img=100, nms_thr=0.7,
+                                  nms_across_levels=False, min_bbox_size=0)
+    with pytest.warns(UserWarning, match='nms_thr') as caught:
+        old_model = build(old)
+    assert sum('nms_thr' in str(w.message) for w in caught) == 2  # once per config
+    new_model = build(new)
+    for name in ('train_proposal_cfg', 'test_proposal_cfg'):
+        assert getattr(old_model.rpn_head, name) == getattr(new_model.rpn_head, name)
+    without = demo_cfg()
+    del without['train_cfg']['rpn_proposal'], without['test_cfg']['rpn']
+    model = build(without)
+    assert model.rpn_head.train_proposal_cfg is None
+    with pytest.raises(ValueError, match='model.train_cfg.rpn_proposal or model.test_cfg.rpn'):
+        model.loss(torch.zeros(1, 3, SIZE, SIZE), [{}], [torch.zeros(0, 4)],
+                   [torch.zeros(0, dtype=torch.long)])
+
+
+def test_detectors_call_no_private_method_of_another_object():
+    """Detectors use the public contracts of their parts: a call ``obj._name(...)`` is
+    allowed on ``self`` and ``super()`` only."""
+    offenders = []
+    for path in sorted(DETECTORS.glob('*.py')):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            name, owner = node.func.attr, node.func.value
+            if not name.startswith('_') or name.startswith('__'):
+                continue
+            own = (isinstance(owner, ast.Name) and owner.id == 'self') or (
+                isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name)
+                and owner.func.id == 'super')
+            if not own:
+                offenders.append(f'{path.name}:{node.lineno}: {ast.unparse(node.func)}')
+    assert not offenders, offenders
 
 
 def test_loss_keys_and_overfitting(batch):

@@ -134,7 +134,7 @@ def test_test_scores_are_softmax_of_mean_stage_logits_and_boxes_the_last_stage()
     head = build_head().eval()
     feats, _, _, proposals = make_batch()
     with torch.no_grad():
-        bboxes, scores = head.simple_test_bboxes(feats, METAS, proposals, None)
+        bboxes, scores = head.simple_test_bboxes_raw(feats, METAS, proposals)
         # the stages written out one image at a time
         for img in range(2):
             img_feats = [f[img:img + 1] for f in feats]
@@ -202,12 +202,30 @@ def test_gradients_reach_every_stage_but_not_through_the_refinement():
         assert head.bbox_head[stage].fc_cls.weight.grad.abs().sum() > 0
 
 
-def test_forward_dummy_runs_every_stage_on_the_same_boxes():
+def test_forward_tensor_runs_every_stage_on_the_same_boxes():
     head = build_head().eval()
     feats, _, _, proposals = make_batch()
-    outs = head.forward_dummy([f[:1] for f in feats], proposals[0])
-    assert len(outs) == 6
-    assert all(o.shape[0] == len(proposals[0]) for o in outs)
+    rois = bbox2roi(proposals)
+    with torch.no_grad():
+        outs = head.forward_tensor(feats, rois)
+        assert len(outs) == 6
+        assert all(o.shape[0] == len(rois) for o in outs)
+        for stage in range(3):  # each stage on the given RoIs, not on refined ones
+            cls_score, bbox_pred = head.bbox_head[stage](
+                head.bbox_roi_extractor[stage](feats, rois))
+            torch.testing.assert_close(outs[2 * stage], cls_score)
+            torch.testing.assert_close(outs[2 * stage + 1], bbox_pred)
+
+
+def test_simple_test_bboxes_needs_the_test_cfg():
+    head = build_head().eval()
+    feats, _, _, proposals = make_batch()
+    with pytest.raises(ValueError, match='rcnn_test_cfg.*simple_test_bboxes_raw'):
+        head.simple_test_bboxes(feats, METAS, proposals, None)
+    raw_bboxes, raw_scores = head.simple_test_bboxes_raw(feats, METAS,
+                                                         [p[:0] for p in proposals])
+    assert [tuple(b.shape) for b in raw_bboxes] == [(0, 4), (0, 4)]
+    assert [tuple(s.shape) for s in raw_scores] == [(0, NUM_CLASSES + 1)] * 2
 
 
 @pytest.mark.parametrize('overrides, message', [

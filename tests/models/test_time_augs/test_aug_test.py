@@ -184,16 +184,16 @@ def test_symmetric_image_flip_tta_through_the_pipeline(model):
 
 
 class BoxEchoRoIHead(nn.Module):
-    """A stand-in RoI head with ``simple_test_bboxes``' contract: every proposal is its own
-    box (the same for all classes), with the scores given per image."""
+    """A stand-in RoI head with ``simple_test_bboxes_raw``' contract: every proposal is its
+    own box (the same for all classes), with the scores given per image."""
 
     def __init__(self, scores: list[torch.Tensor], test_cfg: dict) -> None:
         super().__init__()
         self.scores, self.test_cfg = scores, test_cfg
         self.calls = 0
 
-    def simple_test_bboxes(self, x, img_metas, proposals, rcnn_test_cfg, rescale=False):
-        assert rcnn_test_cfg is None and not rescale
+    def simple_test_bboxes_raw(self, x, img_metas, proposals, rescale=False):
+        assert not rescale
         self.calls += 1
         return [p.repeat(1, NUM_CLASSES) for p in proposals], list(self.scores)
 
