@@ -30,7 +30,7 @@ def evaluate_detector(cfg: Config, checkpoint: str, metric_options: dict | None 
     kwargs = translate_test_config(cfg, checkpoint, metric_options)
     evaluators = [kwargs['test_evaluator']] if evaluate else []
     if out is not None:
-        evaluators.append(dict(type='DumpResults', out_file_path=out))
+        evaluators.append(dict(type='mmssd.DumpResults', out_file_path=out))
     if show_dir is not None:
         kwargs['custom_hooks'] = [*kwargs['custom_hooks'], dict(
             type='ShowResultsHook', show_dir=show_dir, score_thr=show_score_thr,

@@ -7,11 +7,12 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmssd.engine import init_distributed, install_checkpointing
+from mmssd.engine.runner import DetRunner
 
 
 def make_runner(kwargs: dict, cfg: Config, checkpoint_use: str) -> Runner:
     """Install mmssd's checkpoint handling, start the process group the launcher asks
-    for, then build the ``Runner``.
+    for, then build the ``Runner`` (:class:`~mmssd.engine.runner.DetRunner`).
 
     ``model_wrapper_cfg`` and ``sync_bn`` are read by mmengine from the runner's ``cfg``,
     not from its arguments, so they travel there (on a copy: the user's config stays as
@@ -33,4 +34,4 @@ def make_runner(kwargs: dict, cfg: Config, checkpoint_use: str) -> Runner:
     runner_cfg.model_wrapper_cfg = kwargs.pop('model_wrapper_cfg')
     runner_cfg.sync_bn = kwargs.pop('sync_bn')
     init_distributed(kwargs['launcher'], **kwargs['env_cfg']['dist_cfg'])
-    return Runner(**kwargs, cfg=runner_cfg)
+    return DetRunner(**kwargs, cfg=runner_cfg)
