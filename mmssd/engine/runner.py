@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from mmengine.device import get_device
+from mmengine.logging import MMLogger
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
@@ -59,7 +60,7 @@ class DetRunner(Runner):
         if file_client_args is not None:
             super().save_checkpoint(out_dir, filename, file_client_args, **kwargs)
             return
-        with hidden_log_messages(self.logger, FILE_CLIENT_NOTES):
+        with hidden_log_messages(MMLogger.get_current_instance(), FILE_CLIENT_NOTES):
             super().save_checkpoint(out_dir, filename, **kwargs)
 
     def load_checkpoint(self, filename: str, map_location: str = 'cpu', strict: bool = False,

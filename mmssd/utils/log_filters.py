@@ -14,7 +14,8 @@ Hidden log records (mmengine logs these through ``print_log``, not ``warnings.wa
   never used; its constructor logs that ``FileClient`` and ``HardDiskBackend`` will be
   deprecated. :class:`mmssd.engine.LatestCheckpointHook` (``before_train``) and
   :class:`mmssd.engine.runner.DetRunner` (``save_checkpoint``) hide these two records
-  during those calls only, and only when ``file_client_args`` is ``None``.
+  during those calls only, and only when ``file_client_args`` is ``None``, on the logger
+  mmengine's ``print_log(logger='current')`` writes to (``MMLogger.get_current_instance()``).
 
 Hidden Python warnings: none; a demo run raises none. Should one be needed, it goes here
 as a ``warnings.filterwarnings('ignore', message=EXACT_REGEX, category=CATEGORY)`` with

@@ -19,6 +19,7 @@ from typing import Any
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook, Hook
+from mmengine.logging import MMLogger
 
 from mmssd.registry import HOOKS
 from mmssd.utils.log_filters import FILE_CLIENT_NOTES, hidden_log_messages
@@ -102,7 +103,7 @@ class LatestCheckpointHook(CheckpointHook):
         if self.file_client_args is not None:
             super().before_train(runner)
             return
-        with hidden_log_messages(runner.logger, FILE_CLIENT_NOTES):
+        with hidden_log_messages(MMLogger.get_current_instance(), FILE_CLIENT_NOTES):
             super().before_train(runner)
 
     def _save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:
