@@ -59,6 +59,7 @@ step data make_demo_data "$OUT/make_demo_data.txt" python tools/misc/make_demo_d
     --out "$OUT/data" --num-train "$NUM_TRAIN" --num-val "$NUM_VAL" || exit 1
 mapfile -t COMMON < <(python "$HELPER" options "$OUT/data" --epochs "$EPOCHS" \
                                                --workers "$WORKERS")
+[ ${#COMMON[@]} -gt 0 ] || { echo "no options from $HELPER options" >&2; exit 1; }
 
 for run in $RUNS; do
     model=${run%_*}
