@@ -8,6 +8,7 @@ from mmssd.apis import load_config, train_detector
 from mmssd.apis.interrupt import TrainingInterrupted
 from mmssd.engine import install_checkpointing
 from mmssd.utils.cfg_options import CfgOptionsAction
+from mmssd.utils.config_error import ConfigError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -49,6 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     except TrainingInterrupted as stop:  # SIGTERM / Ctrl-C: the message, no traceback
         print(stop, file=sys.stderr)
         raise SystemExit(128 + stop.signum) from None
+    except ConfigError as error:  # a setting to change, named by the message: one line
+        raise SystemExit(f'{type(error).__name__}: {error}') from None
 
 
 if __name__ == '__main__':

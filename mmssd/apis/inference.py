@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import os.path as osp
 from collections.abc import Sequence
 
@@ -26,6 +27,10 @@ from mmssd.utils import register_all_modules
 
 ImageInput = str | np.ndarray
 DetResult = list[np.ndarray]
+
+#: Where checkpoint loading reports (mmengine's loader would ``print`` the path to stdout);
+#: silent unless the application configures logging.
+LOGGER = logging.getLogger(__name__)
 
 #: Pipeline steps that read the image from disk; inference loads it itself.
 LOADING_STEPS = ('LoadImageFromFile', 'LoadImageFromWebcam', 'LoadImageFromNDArray')
@@ -108,9 +113,9 @@ def init_detector(config: str | Config, checkpoint: str | None = None, device: s
     model = MODELS.build(model_cfg)  # no init_weights(): init_cfg is never applied here
     meta = None
     if checkpoint is not None:
-        loaded = _load_checkpoint(checkpoint, map_location='cpu')
+        loaded = _load_checkpoint(checkpoint, map_location='cpu', logger=LOGGER)
         check_checkpoint_fits(model, loaded, checkpoint, 'test')
-        _load_checkpoint_to_model(model, loaded)
+        _load_checkpoint_to_model(model, loaded, logger=LOGGER)
         meta = loaded.get('meta') if isinstance(loaded, dict) else None
     model.cfg = cfg
     model.CLASSES = _class_names(cfg, meta)

@@ -5,11 +5,13 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmssd.engine import RunnerSetup, init_distributed, install_checkpointing
+from mmssd.engine.runner import DetRunner
 
 
 def make_runner(setup: RunnerSetup, cfg: Config) -> Runner:
     """Install mmssd's checkpoint handling, start the process group the launcher asks
-    for, then build the ``Runner`` exactly as ``setup`` says.
+    for, then build the runner (:class:`~mmssd.engine.runner.DetRunner`) exactly as
+    ``setup`` says.
 
     Nothing is added here: the translation step
     (:mod:`mmssd.engine.config_translation`) gives every argument and hook.
@@ -21,4 +23,4 @@ def make_runner(setup: RunnerSetup, cfg: Config) -> Runner:
     install_checkpointing()
     args = setup.runner_args
     init_distributed(args['launcher'], **args['env_cfg']['dist_cfg'])
-    return Runner(**args, cfg=setup.runner_cfg(cfg))
+    return DetRunner(**args, cfg=setup.runner_cfg(cfg))

@@ -81,10 +81,14 @@ class CocoMetric(BaseMetric):
             :mod:`mmssd.evaluation.coco_backends`).
         pr_curve_dir: if given, ``<pr_curve_dir>/pr_curves.png`` gets each class's
             precision-recall curves from this evaluation (``tools/test.py --pr-curve-dir``).
-        collect_device, prefix: see :class:`mmengine.evaluator.BaseMetric`.
+        collect_device, prefix: see :class:`mmengine.evaluator.BaseMetric`; a
+            ``prefix`` puts ``<prefix>/`` before every metric name.
     """
 
-    default_prefix: str | None = None
+    #: No prefix: the metrics keep mmdetection 2.x's names (``bbox_mAP``, not
+    #: ``prefix/bbox_mAP``). ``''`` rather than ``None`` tells mmengine the prefix is
+    #: chosen, so it does not warn that it is unset.
+    default_prefix: str | None = ''
 
     def __init__(self, ann_file: str | None = None, metric: str | Sequence[str] = 'bbox',
                  classwise: bool = False, iou_thrs: Sequence[float] | None = None,

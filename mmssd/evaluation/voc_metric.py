@@ -70,10 +70,14 @@ class VOCMetric(BaseMetric):
             ``dataset_meta['year'] == 2007`` (the VOC2007 protocol), else ``'area'``.
         use_legacy_coordinate: boxes are ``x2 - x1 + 1`` wide, as in the VOC devkit.
         scale_ranges: ``[(min_side, max_side), ...]`` evaluated separately.
-        collect_device, prefix: see :class:`mmengine.evaluator.BaseMetric`.
+        collect_device, prefix: see :class:`mmengine.evaluator.BaseMetric`; a
+            ``prefix`` puts ``<prefix>/`` before every metric name.
     """
 
-    default_prefix: str | None = None
+    #: No prefix: the metrics keep mmdetection 2.x's names (``mAP``, not
+    #: ``prefix/mAP``). ``''`` rather than ``None`` tells mmengine the prefix is
+    #: chosen, so it does not warn that it is unset.
+    default_prefix: str | None = ''
 
     def __init__(self, metric: str | Sequence[str] = 'mAP',
                  iou_thrs: float | Sequence[float] | None = None,

@@ -172,10 +172,10 @@ def test_test_run_hooks_and_evaluators():
                                             checkpoint='w/e.pth')
     assert [e['type'] for e in args['test_evaluator']] == ['CocoMetric']
     args = translate_test_config(cfg, 'w/e.pth', out='r.pkl').runner_args
-    assert [e['type'] for e in args['test_evaluator']] == ['CocoMetric', 'DumpResults']
+    assert [e['type'] for e in args['test_evaluator']] == ['CocoMetric', 'mmssd.DumpResults']
     assert 'ShowResultsHook' not in [h['type'] for h in args['custom_hooks']]
     args = translate_test_config(cfg, 'w/e.pth', out='r.pkl', evaluate=False).runner_args
-    assert args['test_evaluator'] == [dict(type='DumpResults', out_file_path='r.pkl')]
+    assert args['test_evaluator'] == [dict(type='mmssd.DumpResults', out_file_path='r.pkl')]
     with pytest.raises(ValueError, match='nothing to do'):
         translate_test_config(cfg, 'w/e.pth', evaluate=False)
 

@@ -147,7 +147,7 @@ def test_bad_arguments_are_named():
         CocoMetric(format_only=True)
     with pytest.raises(KeyError, match='mAP_xl'):
         CocoMetric(metric_items=['mAP_xl'])
-    assert CocoMetric.default_prefix is None
+    assert CocoMetric.default_prefix == ''  # unprefixed names; see test_metric_prefix.py
 
 
 # --------------------------------------------------------------------------- random set

@@ -90,5 +90,5 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match=r'\[0, 1\]'):
         VOCMetric(iou_thr=50)
     assert VOCMetric(iou_thrs=[0.5], iou_thr=0.5).iou_thrs == [0.5]
-    assert VOCMetric.default_prefix is None
+    assert VOCMetric.default_prefix == ''  # unprefixed names; see test_metric_prefix.py
     assert np.isclose(VOCMetric(iou_thr=np.float32(0.75)).iou_thrs[0], 0.75)

@@ -19,8 +19,10 @@ from typing import Any
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook, Hook
+from mmengine.logging import MMLogger
 
 from mmssd.registry import HOOKS
+from mmssd.utils.log_filters import FILE_CLIENT_NOTES, hidden_log_messages
 
 from .atomic_write import DiskFullError, write_atomically
 from .weights_only import restore_history_buffers, to_weights_only
@@ -92,6 +94,17 @@ class LatestCheckpointHook(CheckpointHook):
     A full disk ends the run with :class:`~.atomic_write.DiskFullError` naming the file,
     its size and the newest complete checkpoint, which is left as it was.
     """
+
+    def before_train(self, runner) -> None:
+        """mmengine's, without the two deprecation notes of the ``FileClient`` it builds
+        and never uses when ``file_client_args`` is ``None`` (see
+        :data:`mmssd.utils.log_filters.FILE_CLIENT_NOTES`). A config that sets
+        ``file_client_args`` uses that client, and is told that it is deprecated."""
+        if self.file_client_args is not None:
+            super().before_train(runner)
+            return
+        with hidden_log_messages(MMLogger.get_current_instance(), FILE_CLIENT_NOTES):
+            super().before_train(runner)
 
     def _save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:
         previous = self.last_ckpt

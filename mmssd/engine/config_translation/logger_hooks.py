@@ -14,7 +14,9 @@ iterations, and the validation metrics after each validation.
 - ``MlflowLoggerHook(exp_name, tags, params, log_model=True, run_name, tracking_uri)``:
   ``MLflowVisBackend`` and, with ``log_model``, an ``MlflowModelHook``.
 
-A hook whose package is missing stops the translation with the pip command to run.
+A hook whose package is missing stops the translation with the pip command to run; an
+MLflow file store that mlflow would refuse, with the variable to set
+(:mod:`.mlflow_store`).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ import mmssd.visualization.wandb_vis_backend  # noqa: F401  (registers mmssd.Wan
 from mmssd.utils.config_error import ConfigError, did_you_mean
 
 from .common import plain
+from .mlflow_store import check_tracking_store
 
 #: Keys every mmcv 1.x logger hook takes; mmengine logs all backends at
 #: ``log_config.interval``, so a hook's own ``interval`` must agree or is warned about.
@@ -102,6 +105,8 @@ def _backend(hook: dict) -> dict | None:
             # by mlflow 3 unless MLFLOW_ALLOW_FILE_STORE=true
             import mlflow
             backend['tracking_uri'] = mlflow.get_tracking_uri()
+        check_tracking_store(backend['tracking_uri'],
+                             from_config=hook.get('tracking_uri') is not None)
         return backend
     return None  # TextLoggerHook: mmengine's LoggerHook writes the text and json logs
 

@@ -88,7 +88,7 @@ def translate_test_config(cfg: Config, checkpoint: str, metric_options: dict | N
         checkpoint: path of the checkpoint to test.
         metric_options: extra metric arguments (``--eval-options``), e.g. ``classwise=True``.
         out: if given, a ``.pkl`` path where the raw per-image, per-class detections go
-            (mmengine's ``DumpResults``).
+            (``mmssd.evaluation.DumpResults``).
         evaluate: compute the metric (``False`` with ``out``: only dump the detections).
         show_dir: if given, every test image is saved there with its predictions drawn
             (:class:`mmssd.engine.hooks.ShowResultsHook`).
@@ -106,7 +106,7 @@ def translate_test_config(cfg: Config, checkpoint: str, metric_options: dict | N
     evaluators = ([evaluator_config(cfg, test_loader['dataset'], metric_options)]
                   if evaluate else [])
     if out is not None:
-        evaluators.append(dict(type='DumpResults', out_file_path=out))
+        evaluators.append(dict(type='mmssd.DumpResults', out_file_path=out))
     show = (None if show_dir is None else
             dict(show_dir=show_dir, score_thr=show_score_thr, show_gt=show_gt))
     by_epoch = (cfg.get('runner') or {}).get('type') != 'IterBasedRunner'

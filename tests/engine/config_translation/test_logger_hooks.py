@@ -36,6 +36,7 @@ def test_each_2x_hook_maps_to_its_backend(monkeypatch, tmp_path):
 
 def test_plain_wandb_and_mlflow_without_model(monkeypatch):
     monkeypatch.setenv('MLFLOW_TRACKING_URI', 'file:///tmp/somewhere')
+    monkeypatch.setenv('MLFLOW_ALLOW_FILE_STORE', 'true')  # else refused (test_mlflow_store.py)
     cfg = log_config(dict(type='WandbLoggerHook', init_kwargs=dict(project='p'), commit=False),
                      dict(type='MlflowLoggerHook', log_model=False))
     assert logger_vis_backends(cfg) == [
