@@ -12,9 +12,9 @@ import pytest
 import torch
 from torchvision.ops import roi_align
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / 'benchmarks'
-sys.path.insert(0, str(BENCHMARKS))
-import two_stage_models as tsm  # noqa: E402
+from tests.helpers.benchmarks import BENCHMARKS, load_benchmark
+
+tsm = load_benchmark('two_stage_models')
 
 
 def test_quick_run(tmp_path: Path):
