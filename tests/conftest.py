@@ -6,10 +6,10 @@ are trained once per test session, whatever the number of xdist workers, and sha
 the tests that need a model of that kind. A test parametrized over several of them asks
 for ``trained_run`` with ``indirect=True`` and the fixture's name as the parameter.
 
-With ``pytest -n auto`` (the README's command) the tests that share a trained model run
-on one worker, so that no worker idles waiting for another's training
-(``--dist loadgroup`` in ``pyproject.toml``; the ``xdist_group`` marks are added here),
-and the slow tests are sent first, so that no long test starts last and runs alone.
+With ``pytest -n auto`` (the README's command) the tests that share a trained model (or a
+module-scoped fixture) run on one worker, so that no worker idles waiting for another's
+training or repeats it, and the slow tests are sent first, so that no long test starts
+last and runs alone (:mod:`tests.helpers.scheduling`).
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import pytest
 import torch
 
 from tests.helpers import trained
+from tests.helpers.scheduling import SharedSetupScheduling, write_groups
 from tests.helpers.shared import once_per_session
 
 if os.environ.get('PYTEST_XDIST_WORKER'):
@@ -112,6 +113,15 @@ def uses_module_fixture(item: pytest.Item) -> bool:
                for defs in fixtureinfo.name2fixturedefs.values())
 
 
+def schedule_group(item: pytest.Item) -> str | None:
+    """The unit of work of a test under ``-n``: the shared trained run it uses, or its
+    module when it uses a module-scoped fixture, or none (the test alone)."""
+    runs = trained_runs_used(item)
+    if runs:
+        return '+'.join(sorted(runs))
+    return item.nodeid.split('::')[0] if uses_module_fixture(item) else None
+
+
 def schedule_rank(item: pytest.Item) -> int:
     """Where a test goes in the order of ``-n`` runs: the shared trained runs' tests first
     (the longest units of work), then the other slow tests, then the rest."""
@@ -120,18 +130,17 @@ def schedule_rank(item: pytest.Item) -> int:
     return 1 if item.get_closest_marker('slow') else 2
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under xdist: one ``xdist_group`` per shared trained run (its tests run on one worker,
-    after its training) and per module for the tests that use a module-scoped fixture; and
-    the order of :func:`schedule_rank` (``--dist loadgroup --no-loadscope-reorder`` hands
-    the groups out in this order, each to the next free worker)."""
+    """In an xdist worker: sort the tests by :func:`schedule_rank` (a stable sort) and write
+    their :func:`schedule_group` for the controller's scheduler."""
     if not os.environ.get('PYTEST_XDIST_WORKER'):
         return
-    for item in items:
-        runs = trained_runs_used(item)
-        for name in sorted(runs):
-            item.add_marker(pytest.mark.xdist_group(name))
-        if not runs and uses_module_fixture(item):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split('::')[0]))
     items.sort(key=schedule_rank)
+    groups = {item.nodeid: group for item in items if (group := schedule_group(item))}
+    write_groups(config._tmp_path_factory.getbasetemp().parent, groups)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log) -> SharedSetupScheduling:
+    """The controller's scheduler: units of work as the workers grouped them."""
+    return SharedSetupScheduling(config, log, folder=config._tmp_path_factory.getbasetemp())

@@ -9,6 +9,7 @@
 - :mod:`tests.helpers.shared`: work done once per test session and shared by every
   pytest-xdist worker (a common folder and a file lock).
 - :mod:`tests.helpers.trained`: the trained demo models the end-to-end tests share.
+- :mod:`tests.helpers.scheduling`: how ``pytest -n`` groups and orders the tests.
 - :mod:`tests.helpers.tiny_coco`: tiny COCO datasets and configs for the fault tests.
 - :mod:`tests.helpers.detections`: synthetic detections made from a split's ground truth.
 - :mod:`tests.helpers.voc_files`: tiny Pascal VOC folders.
