@@ -30,13 +30,14 @@ if os.environ.get('PYTEST_XDIST_WORKER'):
     os.environ['OMP_NUM_THREADS'] = '1'
     torch.set_num_threads(1)
 
-#: The shared trained runs: fixture name -> the function that trains it into a folder.
+#: The shared trained runs: fixture name -> the function that trains it into a folder;
+#: longest (training and the tests that use it) first, the order ``-n`` hands them out in.
 TRAINED_RUNS: dict[str, Callable[[Path], None]] = {
-    'demo_run': trained.train_demo_overfit,
+    'cascade_rcnn_run': trained.train_cascade_rcnn_short,
     'ssdlite_run': trained.train_ssdlite_short,
     'faster_rcnn_run': trained.train_faster_rcnn_short,
-    'cascade_rcnn_run': trained.train_cascade_rcnn_short,
     'retinanet_run': trained.train_retinanet_short,
+    'demo_run': trained.train_demo_overfit,
 }
 
 
@@ -98,7 +99,7 @@ def trained_runs_used(item: pytest.Item) -> set[str]:
     """The shared trained runs a collected test asks for."""
     used = set(TRAINED_RUNS) & set(getattr(item, 'fixturenames', ()))
     callspec = getattr(item, 'callspec', None)
-    if callspec is not None and 'trained_run' in callspec.params:
+    if callspec is not None and callspec.params.get('trained_run') in TRAINED_RUNS:
         used.add(callspec.params['trained_run'])
     return used
 
@@ -122,12 +123,14 @@ def schedule_group(item: pytest.Item) -> str | None:
     return item.nodeid.split('::')[0] if uses_module_fixture(item) else None
 
 
-def schedule_rank(item: pytest.Item) -> int:
+def schedule_rank(item: pytest.Item) -> tuple[int, int]:
     """Where a test goes in the order of ``-n`` runs: the shared trained runs' tests first
-    (the longest units of work), then the other slow tests, then the rest."""
-    if trained_runs_used(item):
-        return 0
-    return 1 if item.get_closest_marker('slow') else 2
+    (the longest units of work, in the order of :data:`TRAINED_RUNS`), then the other slow
+    tests, then the rest."""
+    runs = trained_runs_used(item)
+    if runs:
+        return 0, min(list(TRAINED_RUNS).index(name) for name in runs)
+    return (1 if item.get_closest_marker('slow') else 2), 0
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
