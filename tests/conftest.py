@@ -21,7 +21,7 @@ import pytest
 import torch
 
 from tests.helpers import trained
-from tests.helpers.scheduling import SharedSetupScheduling, write_groups
+from tests.helpers.scheduling import SharedSetupScheduling, uses_module_fixture, write_groups
 from tests.helpers.shared import once_per_session
 
 if os.environ.get('PYTEST_XDIST_WORKER'):
@@ -102,16 +102,6 @@ def trained_runs_used(item: pytest.Item) -> set[str]:
     if callspec is not None and callspec.params.get('trained_run') in TRAINED_RUNS:
         used.add(callspec.params['trained_run'])
     return used
-
-
-def uses_module_fixture(item: pytest.Item) -> bool:
-    """Whether a collected test asks for a module-scoped fixture (one worker should set it
-    up once for all the module's tests that use it)."""
-    fixtureinfo = getattr(item, '_fixtureinfo', None)  # pytest's record of the test's fixtures
-    if fixtureinfo is None:
-        return False
-    return any(defs and defs[-1].scope == 'module'
-               for defs in fixtureinfo.name2fixturedefs.values())
 
 
 def schedule_group(item: pytest.Item) -> str | None:

@@ -21,6 +21,16 @@ from xdist.scheduler import LoadScopeScheduling
 GROUPS_FILE = 'xdist_groups.json'
 
 
+def uses_module_fixture(item: pytest.Item) -> bool:
+    """Whether a collected test asks for a module-scoped fixture (one worker should set it
+    up once for all the module's tests that use it)."""
+    fixtureinfo = getattr(item, '_fixtureinfo', None)  # pytest's record of the test's fixtures
+    if fixtureinfo is None:
+        return False
+    return any(defs and defs[-1].scope == 'module'
+               for defs in fixtureinfo.name2fixturedefs.values())
+
+
 def write_groups(folder: Path, groups: dict[str, str]) -> None:
     """Write ``{nodeid: group}`` to ``folder`` atomically (every worker writes the same)."""
     folder.mkdir(parents=True, exist_ok=True)
