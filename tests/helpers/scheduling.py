@@ -7,7 +7,7 @@ not see the tests' fixtures. So each worker, after collection, writes which test
 together (:func:`write_groups`) to the session's shared folder, and the controller's
 scheduler (:class:`SharedSetupScheduling`) reads it when it splits the collection into
 units: one unit per group, one per test otherwise, handed out in collection order, each to
-the next worker that runs low on work.
+the next worker that runs out of work.
 """
 from __future__ import annotations
 
@@ -49,6 +49,19 @@ class SharedSetupScheduling(LoadScopeScheduling):
         config.option.loadscopereorder = False  # keep the collection's order
         self.folder = folder
         self._groups: dict[str, str] | None = None
+
+    def _reschedule(self, node) -> None:
+        """xdist's, except that a worker is sent its next unit only once it holds one test
+        (the one it can start only when it knows the next): a unit sent earlier could wait
+        behind a long test while another worker runs out of work."""
+        if node.shutting_down:
+            return
+        if not self.workqueue:
+            node.shutdown()
+            return
+        if self._pending_of(self.assigned_work[node]) > 1:
+            return
+        self._assign_work_unit(node)
 
     def _split_scope(self, nodeid: str) -> str:
         """The unit of work of ``nodeid``: its group, or the test alone."""
