@@ -3,16 +3,14 @@ asserted); its channels_last copy is what the detector's option makes."""
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / 'benchmarks'
-sys.path.insert(0, str(BENCHMARKS))
-import bench_channels_last as bench  # noqa: E402
-import bench_models  # noqa: E402
+from tests.helpers.benchmarks import load_benchmark
+
+bench = load_benchmark('bench_channels_last')
+bench_models = load_benchmark('bench_models')
 
 
 @pytest.mark.slow  # about 17 s on the shared 2-core machine

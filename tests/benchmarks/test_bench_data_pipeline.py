@@ -11,11 +11,10 @@ import pytest
 import torch
 
 from mmssd.datasets.pipelines import Compose
+from tests.helpers.benchmarks import BENCHMARKS, load_benchmark
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / 'benchmarks'
-sys.path.insert(0, str(BENCHMARKS))
-import bench_data_pipeline as bench  # noqa: E402
-import reference_pipeline as ref  # noqa: E402
+bench = load_benchmark('bench_data_pipeline')
+ref = load_benchmark('reference_pipeline')
 
 
 def test_quick_run(tmp_path: Path):

@@ -2,19 +2,15 @@
 of the batches it reports matches an independent count, and grouping pads less."""
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import numpy as np
 
 from mmssd.datasets import make_demo_dataset
+from tests.helpers.benchmarks import load_benchmark
+from tests.helpers.tools import REPO
 
-REPO = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location('bench_group_padding',
-                                              REPO / 'benchmarks/bench_group_padding.py')
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+bench = load_benchmark('bench_group_padding')
 
 
 def test_padded_fraction_by_hand():

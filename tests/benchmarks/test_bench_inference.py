@@ -9,10 +9,10 @@ from pathlib import Path
 
 import torch
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / 'benchmarks'
-sys.path.insert(0, str(BENCHMARKS))
-import bench_inference as bench  # noqa: E402
-import bench_models  # noqa: E402
+from tests.helpers.benchmarks import BENCHMARKS, load_benchmark
+
+bench = load_benchmark('bench_inference')
+bench_models = load_benchmark('bench_models')
 
 
 def test_quick_run(tmp_path: Path):

@@ -12,9 +12,9 @@ import pytest
 import torch
 from torchvision.ops import roi_align
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / 'benchmarks'
-sys.path.insert(0, str(BENCHMARKS))
-import two_stage_models as tsm  # noqa: E402
+from tests.helpers.benchmarks import BENCHMARKS, load_benchmark
+
+tsm = load_benchmark('two_stage_models')
 
 
 def test_quick_run(tmp_path: Path):
@@ -104,8 +104,7 @@ def test_unknown_key_and_shape_mismatch_raise(models):
 
 
 def test_parts_run_and_agree(models):
-    import two_stage_parts
-
+    two_stage_parts = load_benchmark('two_stage_parts')
     mm, tv = models
     batch = tsm.synthetic_batch(2, 96, 128, max_boxes=4)
     parts = two_stage_parts.make_parts(mm, tv, batch)

@@ -1,16 +1,12 @@
 """``benchmarks/profile_train_step.py`` times and profiles a step of any config's model."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / 'benchmarks'
-sys.path.insert(0, str(BENCHMARKS))
-import profile_train_step  # noqa: E402
+from tests.helpers.benchmarks import load_benchmark
+from tests.helpers.tools import REPO
 
-REPO = BENCHMARKS.parent
+profile_train_step = load_benchmark('profile_train_step')
 
 
 @pytest.mark.parametrize('config, option', [

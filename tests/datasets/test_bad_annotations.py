@@ -8,7 +8,6 @@ from pathlib import Path
 import mmengine
 import numpy as np
 import pytest
-from voc_files import voc_object, write_split, write_voc_image
 
 from mmssd.datasets import AnnotationWarning
 from mmssd.datasets.box_sanity import (
@@ -21,6 +20,7 @@ from mmssd.datasets.box_sanity import (
 )
 from mmssd.datasets.issue_log import IssueLog
 from mmssd.registry import DATASETS
+from tests.helpers.voc_files import voc_object, write_split, write_voc_image
 
 
 def build_quietly(cfg: dict):

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from voc_files import voc_object, write_split, write_voc_image
 
 from mmssd.datasets import AnnotationWarning, VOCDataset
 from mmssd.datasets.voc import VOC_CLASSES, infer_voc_year
 from mmssd.registry import DATASETS
+from tests.helpers.voc_files import voc_object, write_split, write_voc_image
 
 LOAD = [{'type': 'LoadImageFromFile'}, {'type': 'LoadAnnotations'}]
 CLASSES = ('cat', 'dog', 'bird')

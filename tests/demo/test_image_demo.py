@@ -8,9 +8,6 @@ on its label.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import mmcv
@@ -19,8 +16,8 @@ import pytest
 
 from mmssd.apis import inference_detector, init_detector
 from mmssd.visualization import class_palette, label_rect, label_text
+from tests.helpers.tools import REPO, run_tool
 
-REPO = Path(__file__).resolve().parents[2]
 SCORE_THR = 0.5
 THICKNESS = 2  # draw_boxes' default line width
 FONT_SCALE = 0.45  # draw_boxes' default
@@ -45,12 +42,8 @@ def test_shipped_demo_image_matches_its_generator_annotation():
 
 def test_image_demo_boxes_the_objects(demo_run, tmp_path: Path):
     out_file = tmp_path / 'result.png'
-    run = subprocess.run(
-        [sys.executable, 'demo/image_demo.py', str(demo_run.image), str(demo_run.config),
-         str(demo_run.checkpoint), '--out-file', str(out_file), '--score-thr', str(SCORE_THR),
-         '--device', 'cpu'], cwd=REPO, capture_output=True, text=True,
-                            env=dict(os.environ, OMP_NUM_THREADS='1'))
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = run_tool(['demo/image_demo.py', demo_run.image, demo_run.config, demo_run.checkpoint,
+                    '--out-file', out_file, '--score-thr', str(SCORE_THR), '--device', 'cpu'])
     assert out_file.is_file()
     source = mmcv.imread(str(demo_run.image))
     drawn = mmcv.imread(str(out_file))

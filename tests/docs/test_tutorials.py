@@ -8,7 +8,6 @@ out of the repository.
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -17,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from mmssd.datasets.demo_shapes import make_demo_dataset
+from tests.helpers.tools import REPO, single_thread_env
 
-REPO = Path(__file__).resolve().parents[2]
 MARKER = '<!-- runs-in-test -->'
 BLOCK = re.compile(re.escape(MARKER) + r'\s*\n```bash\n(.*?)\n```', re.DOTALL)
 DOCUMENTS = sorted((REPO / 'docs/tutorials').glob('*.md')) + [
@@ -59,7 +58,7 @@ def test_tutorial_commands_run(document: Path, demo_data: Path, tmp_path: Path):
         (workspace / linked).symlink_to(REPO / linked)
     (workspace / 'data').mkdir()
     (workspace / 'data/demo').symlink_to(demo_data)
-    env = dict(os.environ, OMP_NUM_THREADS='1')
+    env = single_thread_env()
     for i, block in enumerate(marked_blocks(document)):
         result = subprocess.run(['bash', '-e', '-o', 'pipefail', '-c', block], cwd=workspace,
                                 env=env, capture_output=True, text=True)

@@ -11,9 +11,12 @@ from mmssd.evaluation import CocoMetric
 from mmssd.evaluation.coco_backends import coco_api, make_coco_eval, summarize
 from mmssd.evaluation.coco_metric import COCO_METRIC_NAMES
 from mmssd.evaluation.results2json import results2json
+from tests.helpers.benchmarks import load_benchmark
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'benchmarks'))
-from bench_evaluation import COCO_CAT_IDS, synthetic_dataset, write_coco_json  # noqa: E402
+bench_evaluation = load_benchmark('bench_evaluation')
+COCO_CAT_IDS = bench_evaluation.COCO_CAT_IDS
+synthetic_dataset, write_coco_json = (bench_evaluation.synthetic_dataset,
+                                      bench_evaluation.write_coco_json)
 
 NUM_IMAGES = 60
 

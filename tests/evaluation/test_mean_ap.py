@@ -5,9 +5,9 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from voc_cases import HAND_ANNS, HAND_AP, HAND_CURVES, HAND_DETS, ann, dets
 
 from mmssd.evaluation import average_precision, eval_map, print_map_summary
+from tests.helpers.voc_cases import HAND_ANNS, HAND_AP, HAND_CURVES, HAND_DETS, ann, dets
 
 
 @pytest.mark.parametrize('legacy', [False, True])

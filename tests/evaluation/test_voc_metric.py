@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from voc_cases import HAND_ANNS, HAND_DETS, ann, dets
 
 from mmssd.evaluation import VOCMetric
 from mmssd.registry import METRICS
+from tests.helpers.voc_cases import HAND_ANNS, HAND_DETS, ann, dets
 
 CLASSES = ('cat', 'dog')
 

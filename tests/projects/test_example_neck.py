@@ -1,33 +1,24 @@
 """projects/example_neck: the out-of-tree BiFPN neck builds, fuses, and trains via its config."""
 from __future__ import annotations
 
+import importlib
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
 from mmssd.datasets.demo_shapes import make_demo_dataset
 from mmssd.registry import MODELS
-
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / 'tests/tools'))
-from demo_short_run import coco_image_sizes, group_sampler_iterations  # noqa: E402
+from tests.helpers.short_run import coco_image_sizes, group_sampler_iterations
+from tests.helpers.tools import REPO, run_tool
 
 CONFIG = REPO / 'projects/example_neck/configs/retinanet_r18_bifpn_8e_demo.py'
 
 
 @pytest.fixture(scope='module')
 def bifpn_module():
-    sys.path.insert(0, str(REPO))
-    try:
-        import projects.example_neck.example_neck as module
-    finally:
-        sys.path.remove(str(REPO))
-    return module
+    # projects/ is importable from the repository root (pyproject.toml: pytest's pythonpath)
+    return importlib.import_module('projects.example_neck.example_neck')
 
 
 def test_bifpn_levels_and_shapes(bifpn_module):
@@ -64,15 +55,11 @@ def test_project_config_trains_with_tools_train(tmp_path):
     data_root = tmp_path / 'demo'
     make_demo_dataset(data_root, num_train=16, num_val=4, seed=0)
     work_dir = tmp_path / 'work'
-    result = subprocess.run(
-        [sys.executable, 'tools/train.py', str(CONFIG), '--work-dir', str(work_dir),
-         '--seed', '0', '--no-validate', '--cfg-options', 'runner.max_epochs=6',
-         'data.samples_per_gpu=8', 'log_config.interval=1',
-         'checkpoint_config.interval=6',
-         f'data.train.ann_file={data_root}/annotations/instances_train.json',
-         f'data.train.img_prefix={data_root}/train/'],
-        cwd=REPO, env=dict(os.environ, OMP_NUM_THREADS='1'), capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    run_tool(['tools/train.py', CONFIG, '--work-dir', work_dir, '--seed', '0', '--no-validate',
+              '--cfg-options', 'runner.max_epochs=6', 'data.samples_per_gpu=8',
+              'log_config.interval=1', 'checkpoint_config.interval=6',
+              f'data.train.ann_file={data_root}/annotations/instances_train.json',
+              f'data.train.img_prefix={data_root}/train/'])
     state = torch.load(work_dir / 'epoch_6.pth', weights_only=True)['state_dict']
     assert 'neck.bifpn_layers.1.bu_fusions.0.weight' in state  # BiFPN, not FPN, was trained
     log = sorted(work_dir.glob('*/vis_data/*.json'))[-1]

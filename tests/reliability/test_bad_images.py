@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from tiny_coco import run_tool, tiny_config, write_tiny_coco
 from torch.utils.data import DataLoader
 
 from mmssd.datasets import CocoDataset, GroupSampler, detection_collate
 from mmssd.datasets.bad_images import BadImageWarning
 from mmssd.datasets.pipelines import ImageDecodeError
+from tests.helpers.tiny_coco import tiny_config, write_tiny_coco
+from tests.helpers.tools import run_tool
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
             dict(type='Resize', img_scale=(32, 32), keep_ratio=False),

@@ -3,15 +3,10 @@ is expected (mmengine's ``DictAction`` ended in ``ValueError: not enough values 
 unpack``); well-formed items still parse as mmengine parses them."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
-from tiny_coco import REPO
-from tool_loader import load_tool
 
 from mmssd.utils.cfg_options import malformed_cfg_options
+from tests.helpers.tools import load_tool, run_tool
 
 train_tool = load_tool('tools/train.py')
 CONFIG = 'configs/demo/ssdlite_mobilenetv2_demo.py'
@@ -42,10 +37,8 @@ def test_well_formed_items_parse_as_mmengine_does():
 
 def test_command_line_names_the_option():
     """The real command: exit status 2, the usage line and the message, no traceback."""
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    result = subprocess.run([sys.executable, 'tools/train.py', CONFIG, '--cfg-options',
-                             'runner.max_epochs'], cwd=REPO, env=env, capture_output=True,
-                            text=True)
+    result = run_tool(['tools/train.py', CONFIG, '--cfg-options', 'runner.max_epochs'],
+                      check=False)
     assert result.returncode == 2
     assert result.stderr.startswith('usage: train.py')
     assert ("train.py: error: --cfg-options: malformed option 'runner.max_epochs'; "

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from tiny_coco import tiny_config, write_tiny_coco
 
 from mmssd.apis import build_train_runner, load_config
 from mmssd.engine import DiskFullError
 from mmssd.engine.checkpoint import atomic_write
+from tests.helpers.tiny_coco import tiny_config, write_tiny_coco
 
 pytestmark = [pytest.mark.slow,  # a 2-epoch run: ~8 s alone, 23 s on the loaded 2-core box
               pytest.mark.skipif(not os.path.isdir('/proc/self/fd'),

@@ -11,11 +11,11 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from tiny_coco import write_tiny_coco
 from torch.utils.data import DataLoader
 
 from mmssd.datasets import CocoDataset, DistributedGroupSampler, GroupSampler
 from mmssd.registry import DATA_SAMPLERS
+from tests.helpers.tiny_coco import write_tiny_coco
 
 
 class FlagSet(torch.utils.data.Dataset):

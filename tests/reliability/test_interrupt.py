@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from tiny_coco import REPO, tiny_config, write_tiny_coco
 
-sys.path.insert(0, str(REPO / 'tests' / 'tools'))
-from tool_loader import load_tool  # noqa: E402
+from tests.helpers.tiny_coco import tiny_config, write_tiny_coco
+from tests.helpers.tools import REPO, load_tool, single_thread_env
 
 EPOCHS = 3  # of 2 iterations each
 
@@ -38,9 +37,8 @@ def test_sigterm_stops_at_once_and_auto_resume_continues(tmp_path: Path):
     root = write_tiny_coco(tmp_path / 'data', [(64, 64)] * 4)
     config = tiny_config(tmp_path / 'tiny.py', root, batch=2, epochs=EPOCHS)
     work = tmp_path / 'work'
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-    proc = subprocess.Popen(train_command(config, work), cwd=REPO, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(train_command(config, work), cwd=REPO, env=single_thread_env(),
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     seen = []
     for line in proc.stdout:
         seen.append(line)

@@ -11,10 +11,11 @@ import json
 
 import pytest
 import torch
-from tiny_coco import run_tool, tiny_config, write_tiny_coco
 
 from mmssd.apis import load_config
 from mmssd.engine.config_translation import translate_train_config
+from tests.helpers.tiny_coco import tiny_config, write_tiny_coco
+from tests.helpers.tools import run_tool
 
 #: 3 wide and 3 tall images; image 4 (tall) has no object
 SIZES = [(64, 48), (64, 48), (48, 64), (64, 48), (48, 64), (48, 64)]

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import pytest
 import torch
-from tiny_coco import REPO, tiny_config, write_tiny_coco
 
 from mmssd.apis import load_config
 from mmssd.engine import CheckInvalidLossHook
+from tests.helpers.tiny_coco import tiny_config, write_tiny_coco
+from tests.helpers.tools import run_tool
 
 SIZES = [(64, 48)] * 6
 DIVERGE = '''
@@ -33,10 +32,8 @@ def test_huge_lr_stops_at_the_first_nan_iteration(tmp_path):
     root = write_tiny_coco(tmp_path / 'data', SIZES)
     config = tiny_config(tmp_path / 'cfg.py', root, epochs=3, extra=DIVERGE)
     work = tmp_path / 'work'
-    result = subprocess.run(
-        [sys.executable, 'tools/train.py', str(config), '--work-dir', str(work), '--seed', '0',
-         '--deterministic', '--no-validate'], cwd=REPO, capture_output=True, text=True,
-        env=dict(os.environ, OMP_NUM_THREADS='1'))
+    result = run_tool(['tools/train.py', config, '--work-dir', work, '--seed', '0',
+                       '--deterministic', '--no-validate'], check=False)
     assert result.returncode != 0
     lr = load_config(str(config)).optimizer.lr * 1e36
     match = re.search(r'FloatingPointError: loss became infinite or NaN at iteration (\d+): '

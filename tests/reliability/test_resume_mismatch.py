@@ -5,21 +5,18 @@ head layers of another shape named in a warning), of another model it stops."""
 from __future__ import annotations
 
 import copy
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 import torchvision
-from tiny_coco import REPO, tiny_config, write_tiny_coco
 
 from mmssd.apis import build_train_runner, load_config
 from mmssd.engine import CheckpointMismatchError
 from mmssd.registry import MODELS
 from mmssd.utils import register_all_modules
-
-sys.path.insert(0, str(REPO / 'tests' / 'tools'))
-from tool_loader import load_tool  # noqa: E402
+from tests.helpers.tiny_coco import tiny_config, write_tiny_coco
+from tests.helpers.tools import load_tool
 
 
 @pytest.fixture(scope='module')

@@ -6,7 +6,8 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
-from tool_loader import load_tool
+
+from tests.helpers.tools import load_tool
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures('torch_single_thread')]
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from detections_from_gt import demo_split
-from tool_loader import REPO, load_tool
 
 from mmssd.evaluation.offline_eval import image_map
+from tests.helpers.detections import demo_split
+from tests.helpers.tools import REPO, load_tool
 
 CONFIG = str(REPO / 'configs/demo/ssdlite_mobilenetv2_demo.py')
 

@@ -18,8 +18,8 @@ import pytest
 import torch
 
 from mmssd.datasets import make_demo_dataset
+from tests.helpers.tools import REPO, run_tool, single_thread_env
 
-REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs/demo/ssdlite_mobilenetv2_demo.py'
 EPOCHS = 3
 
@@ -34,7 +34,8 @@ def demo_root(tmp_path_factory) -> Path:
 
 
 def train_command(demo_root: Path, work_dir: Path, *extra: str) -> list[str]:
-    return [sys.executable, 'tools/train.py', str(CONFIG), '--work-dir', str(work_dir),
+    """The arguments of ``python`` for the training (``tools/train.py ...``)."""
+    return ['tools/train.py', str(CONFIG), '--work-dir', str(work_dir),
             '--seed', '0', '--deterministic', '--no-validate', *extra, '--cfg-options',
             f'runner.max_epochs={EPOCHS}', 'data.samples_per_gpu=8', 'data.workers_per_gpu=0',
             'log_config.interval=1', 'lr_config.warmup_iters=5',
@@ -42,15 +43,10 @@ def train_command(demo_root: Path, work_dir: Path, *extra: str) -> list[str]:
             f'data.train.img_prefix={demo_root}/train/']
 
 
-def run(command: list[str]) -> None:
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-
-
 def kill_during_epoch_2(command: list[str]) -> str:
     """Start training and SIGKILL it at its second iteration of epoch 2; -> its output."""
-    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([sys.executable, *command], cwd=REPO, env=single_thread_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seen = []
     for line in proc.stdout:
         seen.append(line)
@@ -65,12 +61,12 @@ def kill_during_epoch_2(command: list[str]) -> str:
 
 def test_killed_run_resumes_to_identical_weights(demo_root: Path, tmp_path: Path):
     straight, interrupted = tmp_path / 'straight', tmp_path / 'interrupted'
-    run(train_command(demo_root, straight))
+    run_tool(train_command(demo_root, straight))
     kill_during_epoch_2(train_command(demo_root, interrupted))
     assert (interrupted / 'epoch_1.pth').is_file()
     assert not (interrupted / f'epoch_{EPOCHS}.pth').exists()
 
-    run(train_command(demo_root, interrupted, '--auto-resume'))
+    run_tool(train_command(demo_root, interrupted, '--auto-resume'))
     expected = torch.load(straight / f'epoch_{EPOCHS}.pth', weights_only=True)['state_dict']
     resumed = torch.load(interrupted / f'epoch_{EPOCHS}.pth', weights_only=True)['state_dict']
     assert expected.keys() == resumed.keys()

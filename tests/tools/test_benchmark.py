@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 import torch
 from mmcv.cnn import fuse_conv_bn
-from tool_loader import REPO, load_tool
 
 from mmssd.apis import init_detector
 from mmssd.datasets.demo_shapes import make_demo_dataset
+from tests.helpers.tools import REPO, load_tool
 
 CONFIG = str(REPO / 'configs/demo/ssdlite_mobilenetv2_demo.py')
 

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tool_loader import REPO, load_tool
-
 from mmssd.datasets import make_demo_dataset
+from tests.helpers.tools import REPO, load_tool
 
 
 def test_browse_dataset_shows_a_progress_bar(tmp_path: Path, capsys):

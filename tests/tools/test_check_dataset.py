@@ -6,9 +6,9 @@ from pathlib import Path
 
 import matplotlib.image as mpimg
 import pytest
-from tool_loader import REPO, load_tool
 
 from mmssd.datasets import make_demo_dataset
+from tests.helpers.tools import REPO, load_tool
 
 
 @pytest.fixture(scope='module')

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import matplotlib.image as mpimg
 import numpy as np
-from tool_loader import REPO, load_tool
+
+from tests.helpers.tools import REPO, load_tool
 
 
 def test_confusion_matrix_png_and_counts(tmp_path: Path, capsys):

@@ -11,12 +11,12 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
-from detections_from_gt import demo_split, noisy_detections
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
-from tool_loader import REPO, load_tool
 
 from mmssd.evaluation.json2results import json2results
+from tests.helpers.detections import demo_split, noisy_detections
+from tests.helpers.tools import REPO, load_tool, run_tool
 
 CONFIG = str(REPO / 'configs/demo/ssdlite_mobilenetv2_demo.py')
 
@@ -79,8 +79,6 @@ def test_wrong_results_are_named(split, tmp_path: Path):
 def test_test_tool_pr_curves_and_eval_metric_agree(demo_run, tmp_path: Path):
     """tools/test.py --eval bbox --pr-curve-dir writes the curves of its evaluation, and
     eval_metric.py on its --out pickle prints the same metrics."""
-    from demo_short_run import run_tool
-
     out = run_tool(['tools/test.py', str(demo_run.config), str(demo_run.checkpoint), '--eval',
                     'bbox', '--out', str(tmp_path / 'res.pkl'), '--pr-curve-dir',
                     str(tmp_path / 'pr')]).stdout

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from detections_from_gt import demo_split, noisy_detections
-from tool_loader import REPO, load_tool
 
 from mmssd.evaluation.box_fusion import fuse_detections
+from tests.helpers.detections import demo_split, noisy_detections
+from tests.helpers.tools import REPO, load_tool
 
 SIZES = {1: (100.0, 80.0)}
 

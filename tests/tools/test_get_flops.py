@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tool_loader import REPO, load_tool
 from torch import nn
 
 from mmssd.apis import init_detector
+from tests.helpers.tools import REPO, load_tool
 
 #: torchvision's table: SSD300-VGG16 (COCO, 300x300) 34.858 GFLOPS, one multiply-add = one.
 TORCHVISION_SSD300_GMACS = 34.858

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from tool_loader import REPO, load_tool
+
+from tests.helpers.tools import REPO, load_tool
 
 onnx = pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')

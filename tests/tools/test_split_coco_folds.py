@@ -5,9 +5,9 @@ import json
 from pathlib import Path
 
 import pytest
-from tool_loader import load_tool
 
 from mmssd.datasets.demo_shapes import make_demo_dataset
+from tests.helpers.tools import load_tool
 
 split_tool = load_tool('tools/misc/split_coco_folds.py')
 competition_tool = load_tool('tools/misc/make_competition_demo.py')

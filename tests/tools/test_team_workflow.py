@@ -10,10 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from demo_short_run import REPO, run_tool
-from tool_loader import load_tool
 
 from mmssd.datasets.demo_shapes import make_demo_dataset
+from tests.helpers.tools import REPO, load_tool, run_tool
 
 NOTES = Path(__file__).parent / 'team_workflow'
 CLASSES = ('General trash', 'Paper', 'Paper pack', 'Metal', 'Glass', 'Plastic', 'Styrofoam',

@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import mmcv
@@ -14,21 +11,18 @@ import pytest
 
 from mmssd.datasets.demo_shapes import make_demo_dataset
 from mmssd.visualization import GT_COLOUR
+from tests.helpers.tools import run_tool
 
-REPO = Path(__file__).resolve().parents[2]
 NUM_IMAGES = 4
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures('torch_single_thread')]
 
 
 def run_test_tool(demo_run, data_root: Path, work_dir: Path, *extra: str) -> str:
-    args = [sys.executable, 'tools/test.py', str(demo_run.config), str(demo_run.checkpoint),
-            '--work-dir', str(work_dir), *extra, '--cfg-options',
-            f'data.test.ann_file={data_root}/annotations/instances_val.json',
-            f'data.test.img_prefix={data_root}/val/']
-    result = subprocess.run(args, cwd=REPO, capture_output=True, text=True,
-                            env=dict(os.environ, OMP_NUM_THREADS='1'))
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    result = run_tool(['tools/test.py', demo_run.config, demo_run.checkpoint, '--work-dir',
+                       work_dir, *extra, '--cfg-options',
+                       f'data.test.ann_file={data_root}/annotations/instances_val.json',
+                       f'data.test.img_prefix={data_root}/val/'])
     return result.stdout + result.stderr
 
 

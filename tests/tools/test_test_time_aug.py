@@ -1,9 +1,10 @@
 """tools/test.py --eval bbox with test-time augmentation (two scales and flip) in the test
 pipeline of the demo SSD, RetinaNet and Faster R-CNN configs.
 
-The models are untrained (random weights saved as a checkpoint): this checks that TTA
-runs end to end through the dataset, collate, detector merge and COCO evaluation, not
-what it gains (measured on the trained demo model in the README).
+The checkpoints are the session's shared short runs of each config (tests/helpers/
+trained.py): this checks that TTA runs end to end through the dataset, collate, detector
+merge and COCO evaluation, not what it gains (measured on the trained demo model in the
+README).
 """
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from demo_short_run import REPO, demo_data_options, run_tool
-from mmengine.config import Config
 
 from mmssd.apis import load_config
 from mmssd.datasets import build_dataset
-from mmssd.registry import MODELS
+from tests.helpers.short_run import demo_data_options
+from tests.helpers.tools import REPO, run_tool
+from tests.helpers.trained import TrainedRun
 
 pytestmark = pytest.mark.slow
 
@@ -25,20 +26,17 @@ TTA_OPTIONS = ['data.test.pipeline.1.img_scale=[(160,160),(224,224)]',
                'data.workers_per_gpu=0']
 
 
-@pytest.mark.parametrize('config, extra', [
-    ('configs/demo/ssdlite_mobilenetv2_demo.py', []),
-    # the untrained classifier's prior (0.01) is below the config's score_thr
-    ('configs/retinanet/retinanet_r18_fpn_8e_demo.py', ['model.test_cfg.score_thr=0.005']),
-    ('configs/demo/faster_rcnn_r18_fpn_demo.py', []),
-])
-def test_tools_test_with_multi_scale_flip_aug(config: str, extra: list[str], tmp_path: Path):
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(str(REPO / config)).model)
-    model.init_weights()
-    checkpoint = tmp_path / 'random.pth'
-    torch.save({'state_dict': model.state_dict()}, checkpoint)
+@pytest.mark.parametrize('config, trained_run, extra', [
+    ('configs/demo/ssdlite_mobilenetv2_demo.py', 'ssdlite_run', []),
+    # the short run's classifier scores stay low: below the config's score_thr
+    ('configs/retinanet/retinanet_r18_fpn_8e_demo.py', 'retinanet_run',
+     ['model.test_cfg.score_thr=0.005']),
+    ('configs/demo/faster_rcnn_r18_fpn_demo.py', 'faster_rcnn_run', []),
+], indirect=['trained_run'])
+def test_tools_test_with_multi_scale_flip_aug(config: str, trained_run: TrainedRun,
+                                              extra: list[str], tmp_path: Path):
     options = demo_data_options(tmp_path, num_train=4, num_val=8)
-    result = run_tool(['tools/test.py', config, str(checkpoint), '--eval', 'bbox',
+    result = run_tool(['tools/test.py', config, trained_run.checkpoint, '--eval', 'bbox',
                        '--cfg-options', *options, *TTA_OPTIONS, *extra])
     output = result.stdout + result.stderr
     assert 'bbox_mAP_50' in output, output[-3000:]

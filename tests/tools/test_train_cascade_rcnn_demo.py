@@ -2,30 +2,33 @@
 tools/train.py; the trained checkpoint then goes through the user-facing tools: tools/test.py
 with ``--show-dir``, demo/image_demo.py and the inference API.
 
-The shipped config's full schedule is measured in the README ("Two-stage detectors"). This
-shortened run (240 images, batch 8, a constant learning rate after a short warm-up) checks
-that every stage learns: the RPN's and each stage's classification losses fall and the
-mAP@0.5 is well above an untrained model's (about 0).
+The shipped config's full schedule is measured in the README ("Two-stage detectors"). The
+shared ``cascade_rcnn_run`` (240 images, batch 8, a constant learning rate after a short
+warm-up; trained once per session: tests/helpers/trained.py) checks that every stage
+learns: the RPN's and each stage's classification losses fall and the mAP@0.5 is well
+above an untrained model's (about 0).
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from demo_short_run import REPO, demo_data_options, run_tool, train_short
 from PIL import Image
 
-CONFIG = REPO / 'configs/demo/cascade_rcnn_r18_fpn_demo.py'
+from mmssd.apis import inference_detector, init_detector
+from tests.helpers.tools import run_tool
+from tests.helpers.trained import TrainedRun
 
 pytestmark = pytest.mark.slow
 
 
-def test_cascade_rcnn_demo_learns_and_runs_through_the_tools(tmp_path: Path):
-    options = demo_data_options(tmp_path, num_train=240, num_val=24)
-    short, work_dir, records = train_short(CONFIG, tmp_path, 3, options)
-    train = [r for r in records if 'loss' in r]
+def first_val_image(run: TrainedRun) -> Path:
+    return sorted((run.data_root / 'val').iterdir())[0]
+
+
+def test_cascade_rcnn_demo_learns(cascade_rcnn_run: TrainedRun):
+    train = cascade_rcnn_run.train
     assert len(train) == 9  # 90 iterations, logged every 10
     stages = {f's{s}.{k}' for s in range(3) for k in ('loss_cls', 'loss_bbox', 'acc')}
     assert {'loss_rpn_cls', 'loss_rpn_bbox'} | stages <= set(train[0])
@@ -39,26 +42,30 @@ def test_cascade_rcnn_demo_learns_and_runs_through_the_tools(tmp_path: Path):
     # is an easy negative at first), bbox_mAP_50 0.81; 108 s on the quiet machine
     assert fall('loss_rpn_cls') < 0.3 and fall('s0.loss_cls') < 0.7, train
     assert all(fall(f's{s}.loss_cls') < 0.95 for s in (1, 2)), train
-    map50 = [r['bbox_mAP_50'] for r in records if 'bbox_mAP_50' in r]
+    map50 = [r['bbox_mAP_50'] for r in cascade_rcnn_run.val]
     assert map50 and map50[-1] >= 0.5, (map50, train)
 
-    checkpoint = str(work_dir / 'latest.pth')
+
+def test_cascade_rcnn_test_tool_show_dir(cascade_rcnn_run: TrainedRun, tmp_path: Path):
     show_dir = tmp_path / 'show'
-    run_tool(['tools/test.py', str(short), checkpoint, '--show-dir', str(show_dir),
-              '--show-score-thr', '0.3', '--cfg-options', *options])
+    run_tool(['tools/test.py', cascade_rcnn_run.config, cascade_rcnn_run.checkpoint,
+              '--show-dir', show_dir, '--show-score-thr', '0.3', '--cfg-options',
+              *cascade_rcnn_run.options])
     drawn = sorted(show_dir.rglob('*.jpg')) + sorted(show_dir.rglob('*.png'))
     assert len(drawn) == 24
 
-    image = sorted((tmp_path / 'demo' / 'val').iterdir())[0]
+
+def test_cascade_rcnn_image_demo(cascade_rcnn_run: TrainedRun, tmp_path: Path):
+    image = first_val_image(cascade_rcnn_run)
     out_file = tmp_path / 'demo_result.png'
-    run_tool(['demo/image_demo.py', str(image), str(short), checkpoint,
-              '--out-file', str(out_file), '--score-thr', '0.3'])
+    run_tool(['demo/image_demo.py', image, cascade_rcnn_run.config, cascade_rcnn_run.checkpoint,
+              '--out-file', out_file, '--score-thr', '0.3'])
     assert Image.open(out_file).size == Image.open(image).size
 
-    script = ('import json, sys; from mmssd.apis import inference_detector, init_detector; '
-              'm = init_detector(sys.argv[1], sys.argv[2], device="cpu"); '
-              'r = inference_detector(m, sys.argv[3]); '
-              'print(json.dumps([len(c) for c in r]))')
-    counts = json.loads(run_tool(['-c', script, str(short), checkpoint,
-                                  str(image)]).stdout.splitlines()[-1])
+
+@pytest.mark.usefixtures('torch_single_thread')
+def test_cascade_rcnn_inference_api(cascade_rcnn_run: TrainedRun):
+    model = init_detector(str(cascade_rcnn_run.config), str(cascade_rcnn_run.checkpoint),
+                          device='cpu')
+    counts = [len(c) for c in inference_detector(model, str(first_val_image(cascade_rcnn_run)))]
     assert len(counts) == 5 and int(np.sum(counts)) > 0

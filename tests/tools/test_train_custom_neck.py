@@ -8,19 +8,16 @@ and runs ``tools/train.py`` from that folder: the loss must fall.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 import torch
-from demo_short_run import coco_image_sizes, group_sampler_iterations
 
 from mmssd.datasets.demo_shapes import make_demo_dataset
+from tests.helpers.short_run import coco_image_sizes, group_sampler_iterations
+from tests.helpers.tools import REPO, run_tool
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 NECK_MODULE = '''
@@ -90,13 +87,8 @@ def test_user_neck_from_custom_imports_trains_ssd(tmp_path: Path):
     make_demo_dataset(data_root, num_train=8, num_val=4, seed=0)
     work_dir = tmp_path / 'work'
 
-    # one thread: OpenMP threads contending on a small shared machine slow training badly
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    result = subprocess.run(
-        [sys.executable, str(REPO / 'tools/train.py'), str(config), '--work-dir', str(work_dir),
-         '--seed', '0', '--no-validate', '--cfg-options', *data_options(data_root)],
-        cwd=workspace, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    run_tool([REPO / 'tools/train.py', config, '--work-dir', work_dir, '--seed', '0',
+              '--no-validate', '--cfg-options', *data_options(data_root)], cwd=workspace)
 
     state = torch.load(work_dir / 'epoch_25.pth', weights_only=True)['state_dict']
     assert 'neck.extra.3.0.weight' in state  # the user's layers were trained and saved

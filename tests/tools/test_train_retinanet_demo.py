@@ -1,26 +1,22 @@
 """RetinaNet (ResNet-18 + FPN + RetinaHead) learns the demo shapes through tools/train.py.
 
 The shipped config reaches bbox mAP@0.5 0.95 in 8 epochs (6.2 min) on the full demo data (README).
-This shortened run (240 images, batch 8, a constant learning rate after a short warm-up,
-180 iterations) checks that it learns: the loss falls, and the validation runs. Learning
-starts slowly from scratch, so the bar is modest; the full schedule is measured in the
-README.
+The shared ``retinanet_run`` (240 images, batch 8, a constant learning rate after a short
+warm-up, 180 iterations; trained once per session: tests/helpers/trained.py) checks that
+it learns: the loss falls, and the validation runs. Learning starts slowly from scratch, so
+the bar is modest; the full schedule is measured in the README.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from demo_short_run import REPO, demo_data_options, train_short
 
-CONFIG = REPO / 'configs/retinanet/retinanet_r18_fpn_8e_demo.py'
+from tests.helpers.trained import TrainedRun
 
 pytestmark = pytest.mark.slow
 
 
-def test_retinanet_demo_learns(tmp_path: Path):
-    _, _, records = train_short(CONFIG, tmp_path, 6, demo_data_options(tmp_path))
-    train = [r for r in records if 'loss' in r]
+def test_retinanet_demo_learns(retinanet_run: TrainedRun):
+    train = retinanet_run.train
     losses = [r['loss'] for r in train]
     assert len(losses) == 18  # 180 iterations, logged every 10
     # Learning in 180 iterations from scratch is slow and noisy. Measured over seeds 0-2
@@ -31,5 +27,5 @@ def test_retinanet_demo_learns(tmp_path: Path):
     assert min(losses[3:]) < 0.85 * sum(losses[:3]) / 3, losses
     bbox = [r['loss_bbox'] for r in train]
     assert sum(bbox[-3:]) < 0.95 * sum(bbox[:3]), bbox
-    map50 = [r['bbox_mAP_50'] for r in records if 'bbox_mAP_50' in r]
+    map50 = [r['bbox_mAP_50'] for r in retinanet_run.val]
     assert len(map50) == 1 and 0 <= map50[0] <= 1, (map50, losses)

@@ -4,17 +4,15 @@ VOC2007 test with the 11-point VOC mAP, by tools/train.py and tools/test.py."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from demo_short_run import group_sampler_iterations
 
 from mmssd.datasets import make_demo_voc_dataset
+from tests.helpers.short_run import group_sampler_iterations
+from tests.helpers.tools import REPO, run_tool
 
-REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs/pascal_voc/ssdlite_mobilenetv2_demo_voc0712.py'
 EPOCHS = 10  # 300 iterations
 # AP50 after them on the reference machine: 0.49 to 0.81 (seeds 0-3, one or two threads;
@@ -25,9 +23,9 @@ MIN_AP50 = 0.35
 pytestmark = pytest.mark.slow
 
 
-def run_tool(*args: str, cwd: Path) -> str:
-    result = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+def run_in(workspace: Path, *args: str) -> str:
+    """Run a tool (``args``) in ``workspace``; its stdout and stderr."""
+    result = run_tool(args, cwd=workspace)
     return result.stdout + result.stderr
 
 
@@ -53,10 +51,9 @@ def voc_trainval_sizes(workspace: Path) -> list[tuple[int, int]]:
 
 @pytest.fixture(scope='module')
 def train_log(workspace: Path) -> str:
-    return run_tool(str(REPO / 'tools/train.py'), str(CONFIG), '--work-dir', 'work',
-                    '--seed', '0', '--cfg-options', f'runner.max_epochs={EPOCHS}',
-                    f'evaluation.interval={EPOCHS}',
-                    cwd=workspace)
+    return run_in(workspace, str(REPO / 'tools/train.py'), str(CONFIG), '--work-dir', 'work',
+                  '--seed', '0', '--cfg-options', f'runner.max_epochs={EPOCHS}',
+                  f'evaluation.interval={EPOCHS}')
 
 
 def test_trains_on_concatenated_trainval(workspace: Path, train_log: str):
@@ -70,8 +67,8 @@ def test_trains_on_concatenated_trainval(workspace: Path, train_log: str):
 
 
 def test_test_tool_reports_voc07_map(workspace: Path, train_log: str):
-    out = run_tool(str(REPO / 'tools/test.py'), str(CONFIG), f'work/epoch_{EPOCHS}.pth',
-                   '--eval', 'mAP', cwd=workspace)
+    out = run_in(workspace, str(REPO / 'tools/test.py'), str(CONFIG), f'work/epoch_{EPOCHS}.pth',
+                 '--eval', 'mAP')
     for name in ('circle', 'square', 'triangle', 'star', 'cross'):
         assert re.search(rf'\|\s*{name}\s*\|\s*\d+\s*\|\s*\d+\s*\|', out), out[-3000:]
     ap50 = float(re.search(r'^AP50: ([\d.]+)', out, re.M).group(1))

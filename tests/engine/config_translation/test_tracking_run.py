@@ -4,16 +4,14 @@ mmssd's JSON log."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / 'tests/tools'))
-from demo_short_run import demo_data_options, run_tool  # noqa: E402
-from wandb_run_files import artifacts, config, history, read_records  # noqa: E402
+from tests.helpers.short_run import demo_data_options
+from tests.helpers.tools import REPO, run_tool
+from tests.helpers.wandb_run_files import artifacts, config, history, read_records
 
 pytestmark = pytest.mark.slow
 

@@ -1,5 +1,5 @@
-# The Cascade R-CNN model base exactly as printed in the user notes
-# (../shared/seeds/004_*.txt), used verbatim by tests/tools/test_team_workflow.py.
+# The Cascade R-CNN model base exactly as a team's user notes print it (the workflow of
+# docs/tutorials/team_workflow.md), used verbatim by tests/tools/test_team_workflow.py.
 model = dict(
     type='CascadeRCNN',
     backbone=dict(

@@ -1,6 +1,6 @@
-# The personal copy of coco_detection.py exactly as printed in the user notes
-# (../shared/seeds/004_*.txt; its Korean comment translated); the test points data_root
-# at its generated data.
+# The personal copy of coco_detection.py exactly as a team's user notes print it (the
+# workflow of docs/tutorials/team_workflow.md; its Korean comment translated); the test
+# points data_root at its generated data.
 # dataset settings
 dataset_type = 'CocoDataset'
 data_root = '/opt/ml/detection/dataset/'

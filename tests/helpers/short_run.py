@@ -1,19 +1,15 @@
-"""Shortened training runs of a demo config through the tools, shared by the end-to-end
-tests: a small demo dataset, a constant learning rate after a short warm-up, one thread
-per process, and the logged records."""
+"""Shortened training runs of the demo configs through ``tools/train.py``: a small demo
+dataset, a constant learning rate after a short warm-up, one thread per process, and the
+records they log."""
 from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 from mmssd.datasets.demo_shapes import make_demo_dataset
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers.tools import run_tool
 
 SHORT_RUN = '''
 _base_ = ['{config}']
@@ -27,22 +23,16 @@ log_config = dict(interval=10)
 '''
 
 
-def run_tool(args: list[str]) -> subprocess.CompletedProcess:
-    """``python ARGS`` in the repository; fails the test with the output's tail."""
-    # one thread per process: on a small shared machine OpenMP threads contending with
-    # other processes slow small convolutions down many times
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    result = subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True,
-                            text=True)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    return result
+def make_demo_data(root: Path, num_train: int = 240, num_val: int = 48,
+                   seed: int = 0) -> Path:
+    """A demo dataset (COCO layout) under ``root``; returns ``root``."""
+    make_demo_dataset(root, num_train=num_train, num_val=num_val, seed=seed)
+    return root
 
 
-def demo_data_options(tmp_path: Path, num_train: int = 240, num_val: int = 48) -> list[str]:
-    """Make a small demo dataset under ``tmp_path``; ``--cfg-options`` pointing every split
-    at it (validation and test on its val split)."""
-    root = tmp_path / 'demo'
-    make_demo_dataset(root, num_train=num_train, num_val=num_val, seed=0)
+def data_options(root: Path) -> list[str]:
+    """``--cfg-options`` pointing every split at the demo dataset under ``root``
+    (training on its train split, validation and test on its val split)."""
     options = [f'data.train.ann_file={root}/annotations/instances_train.json',
                f'data.train.img_prefix={root}/train/']
     for split in ('val', 'test'):
@@ -51,18 +41,33 @@ def demo_data_options(tmp_path: Path, num_train: int = 240, num_val: int = 48) -
     return options
 
 
-def train_short(config: Path, tmp_path: Path, epochs: int,
+def demo_data_options(tmp_path: Path, num_train: int = 240, num_val: int = 48) -> list[str]:
+    """Make a small demo dataset at ``tmp_path/demo``; :func:`data_options` for it."""
+    return data_options(make_demo_data(tmp_path / 'demo', num_train, num_val))
+
+
+def read_records(work_dir: Path) -> list[dict]:
+    """The records of the newest JSON-lines log (``<timestamp>/vis_data/*.json``) of a
+    training run in ``work_dir``: training iterations (with ``loss``) and validations."""
+    logs = sorted(work_dir.glob('*/vis_data/*.json'))
+    assert logs, f'no json log in {work_dir}'
+    return [json.loads(line) for line in logs[-1].read_text().splitlines()]
+
+
+def train_short(config: Path, folder: Path, epochs: int,
                 options: list[str]) -> tuple[Path, Path, list[dict]]:
     """Train ``config`` shortened to ``epochs`` epochs (batch 8, logged every 10
-    iterations); returns the short config, the work dir and the JSON-lines log records."""
-    short = tmp_path / f'{config.stem}_short.py'
+    iterations, validated and saved after the last epoch) in ``folder``.
+
+    Returns:
+        The short config, the work dir (``folder/work``) and the JSON-lines log records.
+    """
+    short = folder / f'{config.stem}_short.py'
     short.write_text(textwrap.dedent(SHORT_RUN.format(config=config, epochs=epochs)))
-    work_dir = tmp_path / 'work'
-    run_tool(['tools/train.py', str(short), '--work-dir', str(work_dir), '--seed', '0',
+    work_dir = folder / 'work'
+    run_tool(['tools/train.py', short, '--work-dir', work_dir, '--seed', '0',
               '--cfg-options', *options])
-    log = sorted(work_dir.glob('*/vis_data/*.json'))[-1]
-    records = [json.loads(line) for line in log.read_text().splitlines()]
-    return short, work_dir, records
+    return short, work_dir, read_records(work_dir)
 
 
 def group_sampler_iterations(sizes: list[tuple[int, int]], samples_per_gpu: int) -> int:

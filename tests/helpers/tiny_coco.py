@@ -1,22 +1,18 @@
-"""Small COCO datasets on disk for the fault battery, and the demo-run harness.
+"""Small COCO datasets on disk for the fault battery, and configs training on them.
 
 :func:`write_tiny_coco` writes ``root/imgs/*.jpg`` and ``root/ann.json``: image ``i`` is
 a flat grey background with one bright rectangle, annotated as class ``box`` (unless the
-image is listed as empty). The short tool runs reuse ``tests/tools/demo_short_run.py``.
+image is listed as empty); :func:`tiny_config` trains the demo SSDLite on such a folder.
 """
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
-from demo_short_run import REPO, run_tool  # noqa: E402
-
-__all__ = ['REPO', 'run_tool', 'object_box', 'write_tiny_coco', 'tiny_config']
+from tests.helpers.tools import REPO
 
 
 def object_box(width: int, height: int) -> list[float]:

@@ -1,0 +1,19 @@
+"""What the tests share, importable as ``tests.helpers`` (the repository root is on
+``sys.path`` through ``pythonpath`` in ``pyproject.toml``'s pytest section).
+
+- :mod:`tests.helpers.tools`: the repository root, the one-thread environment, running a
+  tool as a subprocess (:func:`~tests.helpers.tools.run_tool`) or in-process
+  (:func:`~tests.helpers.tools.load_tool`).
+- :mod:`tests.helpers.short_run`: shortened training runs of the demo configs and the
+  logged records they leave.
+- :mod:`tests.helpers.shared`: work done once per test session and shared by every
+  pytest-xdist worker (a common folder and a file lock).
+- :mod:`tests.helpers.trained`: the trained demo models the end-to-end tests share.
+- :mod:`tests.helpers.scheduling`: how ``pytest -n`` groups and orders the tests.
+- :mod:`tests.helpers.tiny_coco`: tiny COCO datasets and configs for the fault tests.
+- :mod:`tests.helpers.detections`: synthetic detections made from a split's ground truth.
+- :mod:`tests.helpers.voc_files`: tiny Pascal VOC folders.
+- :mod:`tests.helpers.voc_cases`: the VOC mAP tests' inputs and a case done by hand.
+- :mod:`tests.helpers.wandb_run_files`: reading back an offline W&B run.
+- :mod:`tests.helpers.benchmarks`: importing a script of ``benchmarks/`` by its path.
+"""

@@ -1,0 +1,194 @@
+"""The trained demo models the end-to-end tests share, each trained once per test session.
+
+Every function here trains into a folder it is given (:func:`tests.helpers.shared.
+once_per_session` makes that folder once for all xdist workers); ``tests/conftest.py``
+turns each into a fixture. What each run is for:
+
+- :func:`train_demo_overfit` (fixture ``demo_run``): the demo SSDLite overfit on the
+  shipped ``demo/demo.jpg``, so that it finds the image's three objects with high scores:
+  for the tools and demos that draw, export or evaluate a model's detections.
+- :func:`train_ssdlite_short` (``ssdlite_run``), :func:`train_faster_rcnn_short`
+  (``faster_rcnn_run``), :func:`train_cascade_rcnn_short` (``cascade_rcnn_run``),
+  :func:`train_retinanet_short` (``retinanet_run``): shortened runs of the demo configs
+  on generated demo data, whose tests check that each architecture learns and then use
+  the checkpoint through the tools.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.helpers.short_run import data_options, make_demo_data, read_records, train_short
+from tests.helpers.tools import REPO, run_tool
+
+DEMO_CONFIG = REPO / 'configs/demo/ssdlite_mobilenetv2_demo.py'
+DEMO_IMAGE = REPO / 'demo/demo.jpg'
+DEMO_ANN = REPO / 'demo/demo.json'
+DEMO_EPOCHS = 80
+
+#: ``demo_run``: the demo SSDLite on ``demo/demo.jpg`` alone, without augmentation, for
+#: 80 iterations (~20 s on 2 cores, one OpenMP thread). Its batch-norm layers use a faster
+#: running-average momentum (0.5 instead of 0.03): with so few iterations the slow default
+#: would leave the running statistics far from the batch statistics and spoil eval-mode
+#: predictions. The run validates twice (half-way and at the end), so its logs hold
+#: ``loss`` and ``bbox_mAP`` records.
+OVERFIT_CONFIG = """\
+_base_ = {base!r}
+img_norm_cfg = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', img_scale=(192, 192), keep_ratio=False),
+    dict(type='RandomFlip', flip_ratio=0.0),
+    dict(type='Normalize', **img_norm_cfg),
+    dict(type='DefaultFormatBundle'),
+    dict(type='Collect', keys=['img', 'gt_bboxes', 'gt_labels']),
+]
+demo_set = dict(type='CocoDataset', classes=('circle', 'square', 'triangle', 'star', 'cross'),
+                ann_file={ann!r}, img_prefix={prefix!r})
+data = dict(samples_per_gpu=2, workers_per_gpu=0,
+            train=dict(_delete_=True, type='RepeatDataset', times=2,
+                       dataset=dict(demo_set, pipeline=train_pipeline)),
+            val=dict(ann_file={ann!r}, img_prefix={prefix!r}),
+            test=dict(ann_file={ann!r}, img_prefix={prefix!r}),
+            val_dataloader=dict(samples_per_gpu=1), test_dataloader=dict(samples_per_gpu=1))
+optimizer = dict(lr=0.01)
+lr_config = dict(warmup_iters=5)
+runner = dict(max_epochs={epochs})
+evaluation = dict(interval={epochs} // 2, save_best=None)
+checkpoint_config = dict(interval={epochs})
+log_config = dict(interval=1)
+fast_bn = dict(type='BN', eps=0.001, momentum=0.5)
+model = dict(backbone=dict(norm_cfg=fast_bn), neck=dict(norm_cfg=fast_bn),
+             bbox_head=dict(norm_cfg=fast_bn))
+"""
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """Paths of the ``demo_run`` training (:func:`train_demo_overfit`)."""
+
+    config: Path  # the training config (inherits the demo config)
+    checkpoint: Path  # weights after the last epoch
+    work_dir: Path
+    scalars_log: Path  # work_dir/<timestamp>/vis_data/scalars.json (JSON lines)
+    image: Path  # the image it was trained on (demo/demo.jpg)
+    ann_file: Path  # its COCO ground truth (demo/demo.json)
+    epochs: int  # epochs trained (one iteration each)
+
+
+def train_demo_overfit(folder: Path) -> None:
+    """Train the ``demo_run`` model (:data:`OVERFIT_CONFIG`) in ``folder``."""
+    config = folder / 'demo_overfit.py'
+    config.write_text(OVERFIT_CONFIG.format(base=str(DEMO_CONFIG), ann=str(DEMO_ANN),
+                                            prefix=str(DEMO_IMAGE.parent) + '/',
+                                            epochs=DEMO_EPOCHS))
+    work_dir = folder / 'work'
+    run_tool(['tools/train.py', config, '--work-dir', work_dir, '--seed', '0'])
+    records = read_records(work_dir)
+    assert any('bbox_mAP' in r for r in records), 'the run logged no validation'
+
+
+def demo_run_in(folder: Path) -> DemoRun:
+    """The :class:`DemoRun` that :func:`train_demo_overfit` left in ``folder``."""
+    work_dir = folder / 'work'
+    return DemoRun(config=folder / 'demo_overfit.py',
+                   checkpoint=work_dir / f'epoch_{DEMO_EPOCHS}.pth', work_dir=work_dir,
+                   scalars_log=sorted(work_dir.glob('*/vis_data/scalars.json'))[-1],
+                   image=DEMO_IMAGE, ann_file=DEMO_ANN, epochs=DEMO_EPOCHS)
+
+
+@dataclass(frozen=True)
+class TrainedRun:
+    """A shortened training run of a demo config on generated demo data."""
+
+    config: Path  # the config trained (the shipped one, or its shortened copy)
+    work_dir: Path
+    epochs: int
+    data_root: Path  # the demo dataset: train on its train split, validated on val
+    records: list[dict] = field(repr=False)  # the JSON-lines log's records
+
+    @property
+    def checkpoint(self) -> Path:
+        """The weights after the last epoch."""
+        return self.work_dir / f'epoch_{self.epochs}.pth'
+
+    @property
+    def options(self) -> list[str]:
+        """``--cfg-options`` pointing every split at :attr:`data_root`."""
+        return data_options(self.data_root)
+
+    @property
+    def train(self) -> list[dict]:
+        """The logged training records (those with a ``loss``)."""
+        return [r for r in self.records if 'loss' in r]
+
+    @property
+    def val(self) -> list[dict]:
+        """The logged validation records (those with a ``bbox_mAP_50``)."""
+        return [r for r in self.records if 'bbox_mAP_50' in r]
+
+
+RUN_FILE = 'run.json'
+
+
+def save_run(run: TrainedRun, folder: Path) -> None:
+    """Write what :func:`load_run` reads back: the run's paths and epochs."""
+    (folder / RUN_FILE).write_text(json.dumps(
+        dict(config=str(run.config), work_dir=str(run.work_dir), epochs=run.epochs,
+             data_root=str(run.data_root))))
+
+
+def load_run(folder: Path) -> TrainedRun:
+    """The :class:`TrainedRun` saved in ``folder`` (its log records read afresh)."""
+    saved = json.loads((folder / RUN_FILE).read_text())
+    work_dir = Path(saved['work_dir'])
+    return TrainedRun(config=Path(saved['config']), work_dir=work_dir,
+                      epochs=saved['epochs'], data_root=Path(saved['data_root']),
+                      records=read_records(work_dir))
+
+
+#: ``ssdlite_run``: the shipped demo SSDLite config as it is (batch 16, its schedule
+#: shortened to 10 epochs) on 480 training images: ~300 iterations, a checkpoint after
+#: every epoch (all kept), no validation.
+SSDLITE_SHORT = dict(epochs=10, num_train=480, num_val=60)
+
+
+def train_ssdlite_short(folder: Path) -> None:
+    """Train the ``ssdlite_run`` model (:data:`SSDLITE_SHORT`) in ``folder``."""
+    epochs = SSDLITE_SHORT['epochs']
+    root = make_demo_data(folder / 'demo', SSDLITE_SHORT['num_train'],
+                          SSDLITE_SHORT['num_val'])
+    work_dir = folder / 'work'
+    run_tool(['tools/train.py', DEMO_CONFIG, '--work-dir', work_dir, '--seed', '0',
+              '--cfg-options', f'runner.max_epochs={epochs}', 'evaluation.interval=100',
+              'checkpoint_config.max_keep_ckpts=-1', f'data_root={root}/',
+              *data_options(root)])
+    save_run(TrainedRun(DEMO_CONFIG, work_dir, epochs, root, []), folder)
+
+
+def _train_short(folder: Path, config: Path, epochs: int, num_train: int,
+                 num_val: int) -> None:
+    """:func:`~tests.helpers.short_run.train_short` on demo data made in ``folder``."""
+    root = make_demo_data(folder / 'demo', num_train, num_val)
+    short, work_dir, _ = train_short(config, folder, epochs, data_options(root))
+    save_run(TrainedRun(short, work_dir, epochs, root, []), folder)
+
+
+def train_faster_rcnn_short(folder: Path) -> None:
+    """``faster_rcnn_run``: Faster R-CNN (ResNet-18 + FPN), 240 images, batch 8, 4 epochs
+    (120 iterations), validated on 48 images at the end."""
+    _train_short(folder, REPO / 'configs/demo/faster_rcnn_r18_fpn_demo.py', 4, 240, 48)
+
+
+def train_cascade_rcnn_short(folder: Path) -> None:
+    """``cascade_rcnn_run``: Cascade R-CNN (ResNet-18 + FPN, three box stages), 240 images,
+    batch 8, 3 epochs (90 iterations), validated on 24 images at the end."""
+    _train_short(folder, REPO / 'configs/demo/cascade_rcnn_r18_fpn_demo.py', 3, 240, 24)
+
+
+def train_retinanet_short(folder: Path) -> None:
+    """``retinanet_run``: RetinaNet (ResNet-18 + FPN), 240 images, batch 8, 6 epochs (180
+    iterations), validated on 48 images at the end."""
+    _train_short(folder, REPO / 'configs/retinanet/retinanet_r18_fpn_8e_demo.py', 6, 240, 48)
