@@ -15,5 +15,9 @@
 - :mod:`tests.helpers.voc_files`: tiny Pascal VOC folders.
 - :mod:`tests.helpers.voc_cases`: the VOC mAP tests' inputs and a case done by hand.
 - :mod:`tests.helpers.wandb_run_files`: reading back an offline W&B run.
+- :mod:`tests.helpers.toy_runner`: a real mmengine ``Runner`` on a one-weight model, and
+  spies that record which mmengine method called an mmssd override.
+- :mod:`tests.helpers.state_dicts`: shipped configs against mmdetection's reference
+  state dicts (parameter counts, the reference files).
 - :mod:`tests.helpers.benchmarks`: importing a script of ``benchmarks/`` by its path.
 """

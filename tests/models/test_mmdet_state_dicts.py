@@ -1,17 +1,11 @@
 """Models built from the shipped configs match mmdetection: state-dict keys, shapes, sizes."""
 from __future__ import annotations
 
-import copy
-import json
-from pathlib import Path
-
 import pytest
-from mmengine.config import Config
 
 from mmssd.registry import MODELS
+from tests.helpers.state_dicts import load_reference, num_params, shipped_model_cfg
 
-REPO = Path(__file__).parents[2]
-REFERENCE = REPO / '..' / 'shared' / 'reference' / 'mmdet_ssd_state_dicts.json'
 CONFIGS = {
     'ssd300_coco': 'configs/ssd/ssd300_coco.py',
     'ssd512_coco': 'configs/ssd/ssd512_coco.py',
@@ -22,22 +16,12 @@ CONFIGS = {
 
 
 def model_cfg(name: str) -> dict:
-    """The model of a shipped config, without the pretrained download."""
-    model = copy.deepcopy(Config.fromfile(str(REPO / CONFIGS[name])).model.to_dict())
-    if model['backbone'].get('init_cfg', {}).get('type') == 'Pretrained':
-        model['backbone']['init_cfg'] = None
-    return model
+    return shipped_model_cfg(CONFIGS[name])
 
 
 @pytest.fixture(scope='module')
 def reference() -> dict:
-    if not REFERENCE.is_file():
-        pytest.skip(f'mmdetection reference state dicts not found at {REFERENCE.resolve()}')
-    return json.loads(REFERENCE.read_text())['models']
-
-
-def num_params(module) -> int:
-    return sum(p.numel() for p in module.parameters())
+    return load_reference('mmdet_ssd_state_dicts.json')
 
 
 @pytest.mark.parametrize('name', sorted(CONFIGS))

@@ -2,20 +2,13 @@
 state-dict keys, shapes, per-part parameter counts; mmdetection checkpoints load strictly."""
 from __future__ import annotations
 
-import copy
-import json
-from pathlib import Path
-
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.runner import load_checkpoint
-from test_mmdet_state_dicts import num_params  # same directory (on sys.path)
 
 from mmssd.registry import MODELS
+from tests.helpers.state_dicts import load_reference, num_params, shipped_model_cfg
 
-REPO = Path(__file__).parents[2]
-REFERENCE = REPO / '..' / 'shared' / 'reference' / 'mmdet_two_stage_state_dicts.json'
 CONFIGS = {
     'cascade_rcnn_r50_fpn_1x_coco': 'configs/cascade_rcnn/cascade_rcnn_r50_fpn_1x_coco.py',
     'faster_rcnn_r50_fpn_1x_coco': 'configs/faster_rcnn/faster_rcnn_r50_fpn_1x_coco.py',
@@ -27,17 +20,12 @@ PARTS = ('backbone', 'neck', 'rpn_head', 'roi_head', 'bbox_head')
 
 
 def model_cfg(name: str) -> dict:
-    """The model of a shipped config, without the pretrained backbone."""
-    model = copy.deepcopy(Config.fromfile(str(REPO / CONFIGS[name])).model.to_dict())
-    model['backbone']['init_cfg'] = None
-    return model
+    return shipped_model_cfg(CONFIGS[name])
 
 
 @pytest.fixture(scope='module')
 def reference() -> dict:
-    if not REFERENCE.is_file():
-        pytest.skip(f'mmdetection reference state dicts not found at {REFERENCE.resolve()}')
-    return json.loads(REFERENCE.read_text())['models']
+    return load_reference('mmdet_two_stage_state_dicts.json')
 
 
 @pytest.fixture(scope='module', params=sorted(CONFIGS))

@@ -3,14 +3,12 @@ messages a user cannot act on (issue 22, item 7), and its environment header is 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from demo_short_run import demo_data_options, run_tool  # noqa: E402
+from tests.helpers.short_run import demo_data_options
+from tests.helpers.tools import run_tool
 
 pytestmark = pytest.mark.slow
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from mmengine.config import Config
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tool_loader import REPO, load_tool  # noqa: E402
+from tests.helpers.tools import REPO, load_tool
 
 SCRIPT = REPO / 'tools/misc/gpu_check.sh'
 helper = load_tool('tools/misc/gpu_check_report.py')
@@ -55,8 +53,8 @@ def test_each_run_config_loads_and_translates(run, tmp_path):
     if variant == 'dist':
         assert cfg.dist_params.backend == 'nccl'
     register_all_modules()
-    kwargs = translate_train_config(Config(cfg.to_dict()), validate=True)
-    assert kwargs['train_cfg']['max_epochs'] == 5
+    runner_args = translate_train_config(Config(cfg.to_dict()), validate=True).runner_args
+    assert runner_args['train_cfg']['max_epochs'] == 5
 
 
 def write_run(out: Path, run: str, times: list[float]) -> None:

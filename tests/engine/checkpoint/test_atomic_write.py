@@ -15,7 +15,6 @@ import torch
 from mmengine import fileio
 from mmengine.fileio import LocalBackend, get_file_backend, io, register_backend
 from mmengine.runner.checkpoint import save_checkpoint
-from toy_runner import EPOCHS, spy_on, train_toy_runner
 
 from mmssd.engine.checkpoint import (
     AtomicLocalBackend,
@@ -24,6 +23,7 @@ from mmssd.engine.checkpoint import (
     install_checkpointing,
     write_atomically,
 )
+from tests.helpers.toy_runner import EPOCHS, spy_on, train_toy_runner
 
 
 def test_mmengine_local_writes_go_through_the_atomic_backend(tmp_path):

@@ -20,8 +20,6 @@ import torch
 from mmengine.config import Config
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import MessageHub, MMLogger
-from toy_runner import EPOCHS as TOY_EPOCHS
-from toy_runner import spy_on, train_toy_runner
 
 from mmssd.apis import build_train_runner, load_config
 from mmssd.datasets import make_demo_dataset
@@ -30,6 +28,8 @@ from mmssd.engine.checkpoint.hooks import _DeferredRemoval
 from mmssd.engine.config_translation.hook_configs import training_hooks
 from mmssd.registry import HOOKS
 from mmssd.utils import register_all_modules
+from tests.helpers.toy_runner import EPOCHS as TOY_EPOCHS
+from tests.helpers.toy_runner import spy_on, train_toy_runner
 
 REPO = Path(__file__).resolve().parents[3]
 EPOCHS = 4
