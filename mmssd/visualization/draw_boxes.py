@@ -13,6 +13,9 @@ from .palette import class_palette
 BoxColour = tuple[int, int, int]
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
+#: Pixels of label background above the text's height (``|`` rises one above it).
+LABEL_TOP_MARGIN = 2
+
 
 def _text_colour(background: BoxColour) -> BoxColour:
     """Black on light backgrounds, white on dark ones (BGR luma)."""
@@ -25,12 +28,15 @@ def label_rect(text: str, x1: int, y1: int, img_width: int,
     """``(left, top, right, bottom)`` (inclusive pixels) of the label of a box at ``(x1, y1)``.
 
     The label sits just above the box's top-left corner, or inside the box when there is
-    no room above; it is shifted left when it would leave the image.
+    no room above; it is shifted left when it would leave the image. It has a margin of
+    :data:`LABEL_TOP_MARGIN` px above the text: some glyphs (``|``) rise a pixel above the
+    height ``cv2.getTextSize`` gives.
     """
     (tw, th), baseline = cv2.getTextSize(text, FONT, font_scale, 1)
-    top = y1 - th - baseline - 2 if y1 - th - baseline - 2 >= 0 else y1
+    height = th + baseline + LABEL_TOP_MARGIN + 1
+    top = y1 - height if y1 - height >= 0 else y1
     left = min(max(x1, 0), max(img_width - tw - 2, 0))
-    return left, top, left + tw + 2, top + th + baseline + 2
+    return left, top, left + tw + 2, top + height
 
 
 def _put_label(img: np.ndarray, text: str, x1: int, y1: int, colour: BoxColour,
@@ -39,8 +45,8 @@ def _put_label(img: np.ndarray, text: str, x1: int, y1: int, colour: BoxColour,
     left, top, right, bottom = label_rect(text, x1, y1, img.shape[1], font_scale)
     th = cv2.getTextSize(text, FONT, font_scale, 1)[0][1]
     cv2.rectangle(img, (left, top), (right, bottom), colour, -1)
-    cv2.putText(img, text, (left + 1, top + th + 1), FONT, font_scale, _text_colour(colour), 1,
-                cv2.LINE_AA)
+    cv2.putText(img, text, (left + 1, top + th + LABEL_TOP_MARGIN), FONT, font_scale,
+                _text_colour(colour), 1, cv2.LINE_AA)
 
 
 def label_text(class_names: Sequence[str], label: int, score: float | None = None) -> str:
