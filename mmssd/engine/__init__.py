@@ -25,12 +25,14 @@ from .hooks import (
     EvalProgressBarHook,
     NumClassCheckHook,
 )
+from .iter_loop import IterBasedTrainLoop
 from .mmcv_lr_schedulers import ExpWarmupLR, MMCVCosineAnnealingLR, MMCVPolyLR
 
 __all__ = ['AllReduceSyncBatchNorm', 'AutocastOptimWrapper', 'CheckInvalidLossHook',
            'CheckpointMatchHook', 'CheckpointMismatchError', 'ConfigError',
            'DeviceAwareDistributedDataParallel', 'DiskFullError', 'EvalProgressBarHook',
-           'ExpWarmupLR', 'LatestCheckpointHook', 'MMCVCosineAnnealingLR', 'MMCVPolyLR',
-           'NumClassCheckHook', 'RunnerSetup', 'SafeCheckpointHook', 'close_distributed',
+           'ExpWarmupLR', 'IterBasedTrainLoop', 'LatestCheckpointHook',
+           'MMCVCosineAnnealingLR', 'MMCVPolyLR', 'NumClassCheckHook', 'RunnerSetup',
+           'SafeCheckpointHook', 'close_distributed',
            'convert_to_all_reduce_sync_bn', 'init_distributed', 'install_checkpointing',
            'translate_test_config', 'translate_train_config']

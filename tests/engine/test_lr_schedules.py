@@ -17,7 +17,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
 from mmssd.engine.config_translation import ConfigError
-from mmssd.engine.config_translation.schedule import translate_lr_config
+from mmssd.engine.config_translation.schedule import translate_loops, translate_lr_config
 
 BASE_LR = 0.1
 EPOCHS, ITERS_PER_EPOCH = 4, 5
@@ -43,9 +43,7 @@ class RecordLR(Hook):
 def run_schedule(tmp_path, lr_config: dict, runner: dict) -> list[float]:
     """Learning rate of each training iteration under ``lr_config``."""
     cfg = Config(dict(lr_config=lr_config, runner=runner))
-    by_epoch = runner['type'] == 'EpochBasedRunner'
-    train_cfg = (dict(by_epoch=True, max_epochs=runner['max_epochs']) if by_epoch
-                 else dict(by_epoch=False, max_iters=runner['max_iters']))
+    train_cfg = translate_loops(cfg, with_val=False)['train_cfg']  # the loop training uses
     recorder = RecordLR()
     loader = torch.utils.data.DataLoader([{'inputs': i} for i in range(ITERS_PER_EPOCH)],
                                          batch_size=1)
