@@ -1,11 +1,14 @@
-"""mmssd's Runner: the environment header's device lines, and quiet checkpoint loading."""
+"""mmssd's Runner: the environment header's device lines, quiet checkpoint loading, and a
+config formatted once per content."""
 from __future__ import annotations
 
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.model import BaseModel
 
 from mmssd.engine.runner import DetRunner, runtime_devices
+from tests.helpers.toy_runner import EPOCHS, train_toy_runner
 
 
 @pytest.mark.parametrize('world_size, device, gpus', [(1, 'cpu', 0), (2, 'cpu', 0),
@@ -53,3 +56,27 @@ def test_load_checkpoint_prints_nothing_and_logs_the_path(runner, tmp_path, capf
     assert 'Loads checkpoint by' not in capfd.readouterr().out
     assert f'Load checkpoint from {path}' in log_text(runner)  # the runner's own line
     torch.testing.assert_close(runner.model.linear.weight, torch.full((2, 2), 0.5))
+
+
+def test_run_config_formats_once_per_content(tmp_path, monkeypatch):
+    cfg = Config(dict(model=dict(type='Tiny', widths=[1, 2]), runner=dict(max_epochs=3)))
+    calls = []
+    formatted = Config.pretty_text.fget
+
+    def counting(self):
+        calls.append(1)
+        return formatted(self)
+
+    monkeypatch.setattr(Config, 'pretty_text', property(counting))
+    # a run that logs and dumps its config and saves a regular and a best checkpoint a
+    # epoch, each with the config's text in its meta
+    runner = train_toy_runner(tmp_path, runner_type=DetRunner, cfg=cfg, save_best='acc')
+    assert type(runner.cfg).__name__ == 'RunConfig'
+    assert len(calls) == 1
+    text = formatted(cfg)
+    for name in (f'epoch_{EPOCHS}.pth', f'best_acc_epoch_{EPOCHS}.pth'):
+        assert torch.load(tmp_path / name, weights_only=True)['meta']['cfg'] == text
+    assert runner.cfg.pretty_text == text and len(calls) == 1
+    runner.cfg.model.widths = [3]  # a changed config is formatted again
+    changed = runner.cfg.pretty_text
+    assert changed != text and changed == formatted(runner.cfg) and len(calls) == 2

@@ -54,19 +54,21 @@ class ImprovingMetric(BaseMetric):
         return {'acc': float(self.validations)}
 
 
-def train_toy_runner(work_dir: Path, **checkpoint: Any) -> Runner:
+def train_toy_runner(work_dir: Path, runner_type: type[Runner] = Runner, cfg: Any = None,
+                     **checkpoint: Any) -> Runner:
     """Train :class:`OneWeight` for :data:`EPOCHS` epochs (two iterations each, validated
-    after each) with ``LatestCheckpointHook(interval=1, **checkpoint)``; returns the
-    runner."""
+    after each) with ``LatestCheckpointHook(interval=1, **checkpoint)`` in a
+    ``runner_type`` given ``cfg``; returns the runner."""
     loader = torch.utils.data.DataLoader([{'inputs': torch.zeros(1)}] * 2, batch_size=1)
-    runner = Runner(
+    runner = runner_type(
         model=OneWeight(), work_dir=str(work_dir), train_dataloader=loader,
         val_dataloader=loader, val_evaluator=Evaluator([ImprovingMetric()]),
         train_cfg=dict(by_epoch=True, max_epochs=EPOCHS, val_interval=1), val_cfg=dict(),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
         default_hooks=dict(checkpoint=LatestCheckpointHook(interval=1, **checkpoint),
                            logger=None),
-        custom_hooks=[SafeCheckpointHook()], default_scope='mmssd', log_level='ERROR')
+        custom_hooks=[SafeCheckpointHook()], default_scope='mmssd', log_level='ERROR',
+        cfg=cfg)
     runner.train()
     return runner
 
