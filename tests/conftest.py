@@ -63,8 +63,8 @@ def demo_run(tmp_path_factory) -> trained.DemoRun:
 
 @pytest.fixture(scope='session')
 def ssdlite_run(tmp_path_factory) -> trained.TrainedRun:
-    """The shipped demo SSDLite config, 10 epochs on 480 demo images
-    (:func:`tests.helpers.trained.train_ssdlite_short`)."""
+    """The demo SSDLite, 10 epochs on 480 demo images in the Pascal VOC layout, the same
+    images in the COCO layout beside it (:func:`tests.helpers.trained.train_ssdlite_short`)."""
     return trained.load_run(_trained_folder(tmp_path_factory, 'ssdlite_run'))
 
 

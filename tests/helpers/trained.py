@@ -10,8 +10,9 @@ turns each into a fixture. What each run is for:
 - :func:`train_ssdlite_short` (``ssdlite_run``), :func:`train_faster_rcnn_short`
   (``faster_rcnn_run``), :func:`train_cascade_rcnn_short` (``cascade_rcnn_run``),
   :func:`train_retinanet_short` (``retinanet_run``): shortened runs of the demo configs
-  on generated demo data, whose tests check that each architecture learns and then use
-  the checkpoint through the tools.
+  on generated demo data (``ssdlite_run`` on its Pascal VOC layout, with the COCO layout
+  of the same images beside it), whose tests check that each architecture learns and then
+  use the checkpoint through the tools.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmssd.datasets import make_demo_voc_dataset
 from tests.helpers.short_run import data_options, make_demo_data, read_records, train_short
 from tests.helpers.tools import REPO, run_tool
 
@@ -149,23 +151,36 @@ def load_run(folder: Path) -> TrainedRun:
                       records=read_records(work_dir))
 
 
-#: ``ssdlite_run``: the shipped demo SSDLite config as it is (batch 16, its schedule
-#: shortened to 10 epochs) on 480 training images: ~300 iterations, a checkpoint after
-#: every epoch (all kept), no validation.
-SSDLITE_SHORT = dict(epochs=10, num_train=480, num_val=60)
+#: ``ssdlite_run``: the demo SSDLite on the Pascal VOC layout of the demo data, as
+#: ``configs/pascal_voc/ssdlite_mobilenetv2_demo_voc0712.py`` trains it (VOC2007 + VOC2012
+#: trainval concatenated from its ``ann_file`` list, 240 images each, batch 16), its
+#: schedule shortened to 10 epochs (~300 iterations), a checkpoint after every epoch (all
+#: kept), validated on VOC2007 test (60 images) with VOC's mAP after the last epoch. The
+#: same images in the COCO layout (``train``: the 480 trainval images, ``val``: the 60 test
+#: images; :mod:`mmssd.datasets.demo_voc`) serve the tests of the COCO-layout tools, so one
+#: training feeds both layouts' tests.
+SSDLITE_SHORT = dict(epochs=10, num_trainval07=240, num_trainval12=240, num_test07=60)
+VOC_CONFIG = REPO / 'configs/pascal_voc/ssdlite_mobilenetv2_demo_voc0712.py'
+#: Where the VOC config finds its data (its relative ``data_root``), under the run's folder.
+VOC_DATA = 'data/demo_voc'
 
 
 def train_ssdlite_short(folder: Path) -> None:
-    """Train the ``ssdlite_run`` model (:data:`SSDLITE_SHORT`) in ``folder``."""
+    """Train the ``ssdlite_run`` model (:data:`SSDLITE_SHORT`) in ``folder``, the working
+    directory of the run (the VOC data at ``folder/data/demo_voc``, the COCO layout of the
+    same images at ``folder/demo``)."""
     epochs = SSDLITE_SHORT['epochs']
-    root = make_demo_data(folder / 'demo', SSDLITE_SHORT['num_train'],
-                          SSDLITE_SHORT['num_val'])
+    num07, num12, num_test = (SSDLITE_SHORT[k] for k in
+                              ('num_trainval07', 'num_trainval12', 'num_test07'))
+    make_demo_voc_dataset(str(folder / VOC_DATA), num_trainval07=num07,
+                          num_trainval12=num12, num_test07=num_test)
+    root = make_demo_data(folder / 'demo', num07 + num12, num_test)
     work_dir = folder / 'work'
-    run_tool(['tools/train.py', DEMO_CONFIG, '--work-dir', work_dir, '--seed', '0',
-              '--cfg-options', f'runner.max_epochs={epochs}', 'evaluation.interval=100',
-              'checkpoint_config.max_keep_ckpts=-1', f'data_root={root}/',
-              *data_options(root)])
-    save_run(TrainedRun(DEMO_CONFIG, work_dir, epochs, root, []), folder)
+    run_tool([REPO / 'tools/train.py', VOC_CONFIG,
+              '--work-dir', work_dir, '--seed', '0', '--cfg-options',
+              f'runner.max_epochs={epochs}', f'evaluation.interval={epochs}',
+              'checkpoint_config.max_keep_ckpts=-1'], cwd=folder)
+    save_run(TrainedRun(VOC_CONFIG, work_dir, epochs, root, []), folder)
 
 
 def _train_short(folder: Path, config: Path, epochs: int, num_train: int,

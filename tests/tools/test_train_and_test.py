@@ -1,9 +1,10 @@
 """End to end: tools/train.py and tools/test.py on the generated demo data.
 
-The shared ``ssdlite_run`` (the shipped demo config shortened to 10 epochs on 480 demo
-images, trained once per session: tests/helpers/trained.py) feeds the checks: the loss
-falls, the mAP is well above chance, test.py agrees with pycocotools run directly on its
-json output, and ``--resume-from`` continues at the next epoch.
+The shared ``ssdlite_run`` (the demo SSDLite shortened to 10 epochs on 480 demo images in
+the Pascal VOC layout, trained once per session: tests/helpers/trained.py; the COCO layout
+of the same images beside it) feeds the checks: the loss falls, the mAP on the COCO layout
+is well above chance, test.py agrees with pycocotools run directly on its json output, and
+``--resume-from`` continues at the next epoch with the COCO-layout config.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 def test_work_dir_holds_config_logs_and_checkpoints(ssdlite_run: TrainedRun):
     trained = ssdlite_run.work_dir
-    assert (trained / CONFIG.name).is_file()
+    assert (trained / ssdlite_run.config.name).is_file()
     assert list(trained.glob('*/*.log'))
     epochs = ssdlite_run.epochs
     assert (trained / f'epoch_{epochs}.pth').is_file()

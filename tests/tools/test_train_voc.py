@@ -1,6 +1,9 @@
 """End to end on the Pascal VOC layout: the voc0712-style demo config trains on
 VOC2007 + VOC2012 trainval (concatenated from the ``ann_file`` list) and is scored on
-VOC2007 test with the 11-point VOC mAP, by tools/train.py and tools/test.py."""
+VOC2007 test with the 11-point VOC mAP, by tools/train.py and tools/test.py.
+
+The training is the session's shared ``ssdlite_run`` (tests/helpers/trained.py), which
+trains this config; the COCO-layout tools' tests use the same run on the same images."""
 from __future__ import annotations
 
 import re
@@ -9,15 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from mmssd.datasets import make_demo_voc_dataset
 from tests.helpers.short_run import group_sampler_iterations
 from tests.helpers.tools import REPO, run_tool
+from tests.helpers.trained import VOC_CONFIG, VOC_DATA, TrainedRun
 
-CONFIG = REPO / 'configs/pascal_voc/ssdlite_mobilenetv2_demo_voc0712.py'
-EPOCHS = 10  # 300 iterations
-# AP50 after them on the reference machine: 0.49 to 0.81 (seeds 0-3, one or two threads;
-# the trajectory moves with float rounding as much as with the seed). An untrained or broken
-# model scores about 0.
+# AP50 after the shared run's 300 iterations on the reference machine: 0.49 to 0.81 (seeds
+# 0-3, one or two threads; the trajectory moves with float rounding as much as with the
+# seed). An untrained or broken model scores about 0.
 MIN_AP50 = 0.35
 
 pytestmark = pytest.mark.slow
@@ -30,19 +31,18 @@ def run_in(workspace: Path, *args: str) -> str:
 
 
 @pytest.fixture(scope='module')
-def workspace(tmp_path_factory) -> Path:
-    """A folder with ``data/demo_voc/VOCdevkit``, where the tools run (relative data_root)."""
-    root = tmp_path_factory.mktemp('voc_e2e')
-    make_demo_voc_dataset(str(root / 'data/demo_voc'), num_trainval07=240,
-                          num_trainval12=240, num_test07=60)
-    return root
+def workspace(ssdlite_run: TrainedRun) -> Path:
+    """The folder the shared run trained in, with ``data/demo_voc/VOCdevkit`` (the VOC
+    config's relative ``data_root``), where the tools run."""
+    assert ssdlite_run.config == VOC_CONFIG
+    return ssdlite_run.work_dir.parent
 
 
 def voc_trainval_sizes(workspace: Path) -> list[tuple[int, int]]:
     """``(width, height)`` of the trainval images of both VOC years, from their XML files."""
     sizes = []
     for year in ('VOC2007', 'VOC2012'):
-        root = workspace / 'data/demo_voc/VOCdevkit' / year
+        root = workspace / VOC_DATA / 'VOCdevkit' / year
         for img_id in (root / 'ImageSets/Main/trainval.txt').read_text().split():
             size = ET.parse(root / 'Annotations' / f'{img_id}.xml').find('size')
             sizes.append((int(size.find('width').text), int(size.find('height').text)))
@@ -50,10 +50,11 @@ def voc_trainval_sizes(workspace: Path) -> list[tuple[int, int]]:
 
 
 @pytest.fixture(scope='module')
-def train_log(workspace: Path) -> str:
-    return run_in(workspace, str(REPO / 'tools/train.py'), str(CONFIG), '--work-dir', 'work',
-                  '--seed', '0', '--cfg-options', f'runner.max_epochs={EPOCHS}',
-                  f'evaluation.interval={EPOCHS}')
+def train_log(ssdlite_run: TrainedRun) -> str:
+    """The text log of the shared run's training (``<timestamp>/<timestamp>.log``)."""
+    logs = sorted(ssdlite_run.work_dir.glob('*/*.log'))
+    assert logs, f'no text log in {ssdlite_run.work_dir}'
+    return logs[-1].read_text()
 
 
 def test_trains_on_concatenated_trainval(workspace: Path, train_log: str):
@@ -66,9 +67,10 @@ def test_trains_on_concatenated_trainval(workspace: Path, train_log: str):
     assert len(losses) >= 6 and sum(losses[-3:]) < 0.7 * sum(losses[:3]), losses
 
 
-def test_test_tool_reports_voc07_map(workspace: Path, train_log: str):
-    out = run_in(workspace, str(REPO / 'tools/test.py'), str(CONFIG), f'work/epoch_{EPOCHS}.pth',
-                 '--eval', 'mAP')
+def test_test_tool_reports_voc07_map(workspace: Path, train_log: str,
+                                     ssdlite_run: TrainedRun):
+    out = run_in(workspace, str(REPO / 'tools/test.py'), str(VOC_CONFIG),
+                 str(ssdlite_run.checkpoint), '--eval', 'mAP')
     for name in ('circle', 'square', 'triangle', 'star', 'cross'):
         assert re.search(rf'\|\s*{name}\s*\|\s*\d+\s*\|\s*\d+\s*\|', out), out[-3000:]
     ap50 = float(re.search(r'^AP50: ([\d.]+)', out, re.M).group(1))
