@@ -3,15 +3,17 @@
 Usage::
 
     python tools/analysis_tools/fuse_results.py A.bbox.json B.bbox.json ... \
-        --ann-file GT.json -o fused.bbox.json [--method wbf|nms] \
+        --ann-file GT.json -o fused.bbox.json [--method wbf|nms|soft_nms] \
         [--weights 2 1 ...] [--iou-thr 0.55] [--skip-box-thr 0.0] [--conf-type avg] \
+        [--soft-method linear|gaussian] [--sigma 0.5] [--min-score 0.001] \
         [--max-per-img 100]
 
 The inputs are COCO result lists, e.g. from ``tools/test.py CONFIG CKPT --format-only
 --eval-options jsonfile_prefix=A`` (writes ``A.bbox.json``); ``GT.json`` gives the image
 sizes. Weighted boxes fusion (default) averages overlapping boxes of one class, weighted
 by score and model weight; ``nms`` keeps the best instead (scores scaled by the
-weights). The output is a COCO result list again:
+weights); ``soft_nms`` decays the scores of overlapping boxes as mmcv's ``soft_nms``. The
+output is a COCO result list again:
 ``tools/analysis_tools/eval_metric.py CONFIG fused.bbox.json --eval bbox`` scores it, and
 it is the file a COCO-style submission takes.
 """
@@ -32,7 +34,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='COCO ground-truth json of the images (for their sizes)')
     parser.add_argument('-o', '--out', required=True, help='fused COCO result json to write')
     parser.add_argument('--method', choices=FUSION_METHODS, default='wbf',
-                        help='weighted boxes fusion or NMS')
+                        help='weighted boxes fusion, NMS or soft-NMS')
     parser.add_argument('--weights', type=float, nargs='+', help='one weight per model')
     parser.add_argument('--iou-thr', type=float, default=0.55,
                         help='boxes of a class overlapping more are fused or suppressed')
@@ -41,6 +43,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--conf-type', default='avg',
                         choices=['avg', 'max', 'box_and_model_avg', 'absent_model_aware_avg'],
                         help="WBF: score of a fused box")
+    parser.add_argument('--soft-method', default='linear',
+                        choices=['linear', 'gaussian', 'naive'], help='soft-NMS: decay')
+    parser.add_argument('--sigma', type=float, default=0.5, help='soft-NMS: gaussian width')
+    parser.add_argument('--min-score', type=float, default=1e-3,
+                        help='soft-NMS: drop boxes decayed below this')
     parser.add_argument('--max-per-img', type=int, default=100,
                         help='keep the best N per image (0: all)')
     return parser.parse_args(argv)
@@ -67,7 +74,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     sizes = {int(img['id']): (float(img['width']), float(img['height']))
              for img in gt.get('images', [])}
     fused = fuse_detections(results, sizes, args.weights, args.method, args.iou_thr,
-                            args.skip_box_thr, args.conf_type, args.max_per_img)
+                            args.skip_box_thr, args.conf_type, args.max_per_img,
+                            dict(method=args.soft_method, sigma=args.sigma,
+                                 min_score=args.min_score))
     write_json(fused, args.out)
     counts = ', '.join(str(len(r)) for r in results)
     print(f'fused {len(results)} result files ({counts} boxes) by {args.method} into '
