@@ -12,8 +12,9 @@ The inputs are COCO result lists, e.g. from ``tools/test.py CONFIG CKPT --format
 --eval-options jsonfile_prefix=A`` (writes ``A.bbox.json``); ``GT.json`` gives the image
 sizes. Weighted boxes fusion (default) averages overlapping boxes of one class, weighted
 by score and model weight; ``nms`` keeps the best instead (scores scaled by the
-weights); ``soft_nms`` decays the scores of overlapping boxes as mmcv's ``soft_nms``. The
-output is a COCO result list again:
+weights); ``soft_nms`` decays the scores of overlapping boxes as mmcv's ``soft_nms``. An
+input may also be a submission CSV (``tools/misc/make_submission.py``), read back with
+``GT.json``'s file names and categories. The output is a COCO result list again:
 ``tools/analysis_tools/eval_metric.py CONFIG fused.bbox.json --eval bbox`` scores it, and
 it is the file a COCO-style submission takes.
 """
@@ -25,11 +26,13 @@ import os.path as osp
 
 from mmssd.datasets.converters import write_json
 from mmssd.evaluation.box_fusion import FUSION_METHODS, fuse_detections
+from mmssd.evaluation.submission import read_submission
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Fuse COCO result jsons of several models')
-    parser.add_argument('results', nargs='+', help='COCO result jsons, one per model')
+    parser.add_argument('results', nargs='+',
+                        help='COCO result jsons (or submission CSVs), one per model')
     parser.add_argument('--ann-file', required=True,
                         help='COCO ground-truth json of the images (for their sizes)')
     parser.add_argument('-o', '--out', required=True, help='fused COCO result json to write')
@@ -64,13 +67,21 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args = parse_args(argv)
     if len(args.results) < 2:
         raise SystemExit('give at least two result files to fuse')
+    gt = _load(args.ann_file, 'annotation file')
     results = []
     for path in args.results:
+        if path.lower().endswith('.csv'):
+            if not osp.isfile(path):
+                raise SystemExit(f'result file not found: {path}')
+            try:
+                results.append(read_submission(path, gt))
+            except ValueError as error:
+                raise SystemExit(str(error)) from None
+            continue
         dets = _load(path, 'result file')
         if not isinstance(dets, list):
             raise SystemExit(f'{path} is not a COCO result list (a json list of detections)')
         results.append(dets)
-    gt = _load(args.ann_file, 'annotation file')
     sizes = {int(img['id']): (float(img['width']), float(img['height']))
              for img in gt.get('images', [])}
     fused = fuse_detections(results, sizes, args.weights, args.method, args.iou_thr,
