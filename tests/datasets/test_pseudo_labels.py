@@ -1,0 +1,109 @@
+"""Pseudo-labels (mmssd.datasets.pseudo_labels, tools/misc/pseudo_label.py): detections on
+the competition demo's test images -> a file merged with the training file that loads in
+CocoDataset with unique ids, whose pseudo boxes are the detections above the threshold,
+and that a training run reads."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmssd.datasets import CocoDataset, make_demo_dataset
+from tests.helpers.tools import REPO, load_tool, run_tool
+
+CLASSES = ('General trash', 'Paper', 'Paper pack', 'Metal', 'Glass', 'Plastic', 'Styrofoam',
+           'Plastic bag', 'Battery', 'Clothing')
+
+
+@pytest.fixture(scope='module')
+def trash(tmp_path_factory) -> Path:
+    """The competition layout of a tiny demo set: train.json (4 images), test.json (4)."""
+    root = tmp_path_factory.mktemp('pseudo')
+    make_demo_dataset(str(root / 'demo'), num_train=4, num_val=4, seed=1)
+    load_tool('tools/misc/make_competition_demo.py').main(
+        ['--demo', str(root / 'demo'), '--out', str(root / 'trash')])
+    return root / 'trash'
+
+
+def random_detections(test: dict, seed: int = 0) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    dets = []
+    for img in test['images']:
+        for _ in range(6):
+            x, y = rng.uniform(0, 100, 2)
+            w, h = rng.uniform(8, 60, 2)
+            dets.append({'image_id': img['id'], 'category_id': int(rng.integers(10)),
+                         'bbox': [float(x), float(y), float(w), float(h)],
+                         'score': float(rng.uniform(0, 0.95))})
+    return dets
+
+
+def write_merged(trash: Path) -> tuple[Path, list[dict]]:
+    """pseudo_label.py --merge on random detections; the merged file and the kept ones."""
+    dets = random_detections(json.loads((trash / 'test.json').read_text()))
+    (trash / 'dets.bbox.json').write_text(json.dumps(dets))
+    merged_file = trash / 'train_pseudo.json'
+    load_tool('tools/misc/pseudo_label.py').main(
+        ['--results', str(trash / 'dets.bbox.json'), '--ann', str(trash / 'test.json'),
+         '--score-thr', '0.5', '--merge', str(trash / 'train.json'), '--out', str(merged_file)])
+    return merged_file, [d for d in dets if d['score'] >= 0.5]
+
+
+def test_merged_file_round_trip(trash: Path, capsys):
+    train = json.loads((trash / 'train.json').read_text())
+    merged_file, kept = write_merged(trash)
+    assert f'{len(kept)} pseudo boxes (score >= 0.5) on 4 of 4 test images' in \
+        capsys.readouterr().out
+    merged = json.loads(merged_file.read_text())
+    for key in ('images', 'annotations'):
+        ids = [r['id'] for r in merged[key]]
+        assert len(ids) == len(set(ids)) == len(train[key]) + (4 if key == 'images' else
+                                                              len(kept))
+    dataset = CocoDataset(ann_file=str(merged_file), img_prefix=str(trash), pipeline=[],
+                          classes=CLASSES)
+    pseudo_images = [img for img in merged['images'] if img.get('pseudo')]
+    for img in pseudo_images:
+        index = dataset.data_infos.index(next(i for i in dataset.data_infos
+                                              if i['id'] == img['id']))
+        info = dataset.get_ann_info(index)
+        expected = sorted([*d['bbox'][:2], d['bbox'][0] + d['bbox'][2],
+                           d['bbox'][1] + d['bbox'][3], d['category_id']]
+                          for d in kept if d['image_id'] == img['source_id'])
+        got = sorted([*box, label] for box, label in zip(info['bboxes'].tolist(),
+                                                          info['labels'].tolist()))
+        np.testing.assert_allclose(got, expected, atol=1e-3)  # label = category id here
+    assert all(a['pseudo'] for a in merged['annotations'][len(train['annotations']):])
+
+
+def test_a_threshold_that_keeps_nothing_names_the_best_score(trash: Path):
+    dets = random_detections(json.loads((trash / 'test.json').read_text()))
+    (trash / 'low.bbox.json').write_text(json.dumps(dets))
+    best = max(d['score'] for d in dets)
+    with pytest.raises(SystemExit, match=f'no detection scores >= 0.99: the highest score is '
+                                         f'{best:.4g}'):
+        load_tool('tools/misc/pseudo_label.py').main(
+            ['--results', str(trash / 'low.bbox.json'), '--ann', str(trash / 'test.json'),
+             '--score-thr', '0.99', '--out', str(trash / 'none.json')])
+
+
+@pytest.mark.slow
+def test_training_reads_the_merged_file(trash: Path, tmp_path: Path):
+    """Two iterations of the demo SSDLite (10 classes, 96 px) on train + pseudo-labels."""
+    merged_file, _ = write_merged(trash)
+    config = tmp_path / 'pseudo_cfg.py'
+    config.write_text(
+        f"_base_ = ['{REPO}/configs/demo/ssdlite_mobilenetv2_demo.py']\n"
+        f"classes = {CLASSES!r}\n"
+        "model = dict(bbox_head=dict(num_classes=10))\n"
+        f"data = dict(samples_per_gpu=4, workers_per_gpu=0, train=dict(classes=classes, "
+        f"ann_file='{merged_file}', img_prefix='{trash}/'))\n"
+        "runner = dict(max_epochs=1)\nlog_config = dict(interval=1)\n")
+    run_tool([REPO / 'tools/train.py', config, '--work-dir', tmp_path / 'work',
+              '--no-validate'])
+    log = next((tmp_path / 'work').glob('*/*.log')).read_text()
+    losses = [float(v) for v in re.findall(r'Epoch\(train\).*? loss: ([\d.]+)', log)]
+    assert len(losses) >= 2 and all(np.isfinite(losses)), log[-2000:]
+    assert (tmp_path / 'work/epoch_1.pth').is_file()
