@@ -87,3 +87,25 @@ def test_a_threshold_that_keeps_nothing_names_the_best_score(trash: Path):
         load_tool('tools/misc/pseudo_label.py').main(
             ['--results', str(trash / 'low.bbox.json'), '--ann', str(trash / 'test.json'),
              '--score-thr', '0.99', '--out', str(trash / 'none.json')])
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures('torch_single_thread')
+def test_from_a_model_the_boxes_are_its_detections(demo_run, tmp_path: Path):
+    """CONFIG CHECKPOINT mode on the shared demo model: the pseudo boxes are what
+    inference_detector finds on the image above the threshold, in the file's ids."""
+    from mmssd.apis import inference_detector, init_detector
+
+    out = tmp_path / 'pseudo.json'
+    pseudo = load_tool('tools/misc/pseudo_label.py').main(
+        [str(demo_run.config), str(demo_run.checkpoint), '--ann', str(demo_run.ann_file),
+         '--img-prefix', str(demo_run.image.parent), '--score-thr', '0.5', '--out', str(out)])
+    result = inference_detector(init_detector(str(demo_run.config), str(demo_run.checkpoint)),
+                                str(demo_run.image))
+    expected = sorted([label + 1, *box[:4]] for label, dets in enumerate(result)
+                      for box in dets.tolist() if box[4] >= 0.5)
+    got = sorted([a['category_id'], a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
+                  a['bbox'][1] + a['bbox'][3]] for a in pseudo['annotations'])
+    assert len(expected) >= 3
+    np.testing.assert_allclose(got, expected, atol=1e-3)
+    assert [img['source_id'] for img in pseudo['images']] == [4]
