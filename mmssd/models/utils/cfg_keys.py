@@ -20,6 +20,8 @@ from typing import Any
 
 from mmssd.utils.config_error import ConfigError, did_you_mean
 
+from .soft_nms import SOFT_NMS_METHODS
+
 #: Keys mmdetection 2.x accepts in these configs and never reads; accepted and ignored.
 IGNORED_KEYS = ('debug',)
 
@@ -102,8 +104,6 @@ def check_nms_cfg(nms_cfg: Mapping | None, where: str = 'nms') -> None:
     :data:`SOFT_NMS_KEYS` for ``soft_nms``), an ``iou_threshold`` in ``[0, 1]`` (required
     by ``nms``; ``soft_nms`` defaults to mmcv's 0.3), and soft-NMS's ``method`` and a
     positive ``sigma``."""
-    from .soft_nms import SOFT_NMS_METHODS
-
     if nms_cfg is None:
         raise ConfigKeyError(*_split(where), 'missing',
                              detail="expected dict(type='nms', iou_threshold=...)")
