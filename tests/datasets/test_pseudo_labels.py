@@ -6,6 +6,7 @@ by tests/docs/test_tutorials.py), which is not repeated here for the suite's tim
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,33 @@ def test_a_threshold_that_keeps_nothing_names_the_best_score(trash: Path):
         load_tool('tools/misc/pseudo_label.py').main(
             ['--results', str(trash / 'low.bbox.json'), '--ann', str(trash / 'test.json'),
              '--score-thr', '0.99', '--out', str(trash / 'none.json')])
+
+
+def test_pickle_and_fused_jsons_give_the_same_pseudo_boxes(trash: Path):
+    """A tools/test.py-style pickle (per image in file order, per class arrays) and two
+    identical result jsons fused by WBF keep what the json alone keeps."""
+    from mmssd.evaluation.json2results import json2results
+
+    test = json.loads((trash / 'test.json').read_text())
+    dets = random_detections(test, seed=5)
+    as_json, as_pickle = trash / 'd5.bbox.json', trash / 'd5.pkl'
+    as_json.write_text(json.dumps(dets))
+    with open(as_pickle, 'wb') as f:
+        pickle.dump(json2results(dets, [img['id'] for img in test['images']],
+                                 [c['id'] for c in test['categories']]), f)
+    tool = load_tool('tools/misc/pseudo_label.py').main
+    common = ['--ann', str(trash / 'test.json'), '--img-prefix', str(trash),
+              '--score-thr', '0.5', '--out', str(trash / 'p.json')]
+
+    def boxes(results: list[str]) -> list[list[float]]:
+        out = tool(['--results', *results, *common])
+        return sorted([a['image_id'], a['category_id'], *a['bbox'], a['score']]
+                      for a in out['annotations'])
+
+    expected = boxes([str(as_json)])
+    assert len(expected) == sum(d['score'] >= 0.5 for d in dets)
+    np.testing.assert_allclose(boxes([str(as_pickle)]), expected, atol=1e-4)
+    np.testing.assert_allclose(boxes([str(as_json), str(as_json)]), expected, atol=1e-4)
 
 
 @pytest.mark.slow
