@@ -1,7 +1,7 @@
 """Detect objects in one image and save it with the boxes drawn.
 
 ``python demo/image_demo.py IMG CONFIG CHECKPOINT [--out-file F] [--score-thr T] [--device D]
-[--slice SIZE [--overlap 0.2]]``
+[--slice SIZE [--overlap 0.2] [--max-per-img N]] [--cfg-options KEY=VALUE ...]``
 
 Each class has its own colour; every box carries a ``name|score`` label on a filled
 background. Without ``--out-file`` the result is shown in a matplotlib window.
@@ -13,7 +13,10 @@ Example on the shipped image (``demo/demo.jpg``, from the demo shapes dataset)::
 ``--slice 512 --overlap 0.2`` detects in overlapping 512 px tiles at their own scale and
 merges the tiles' boxes by per-class NMS (:mod:`mmssd.apis.sliced_inference`): for images
 much larger than the model's input, whose small objects would vanish when the whole image
-is resized to it.
+is resized to it. Each tile keeps the config's ``test_cfg.max_per_img``; the whole image
+keeps every merged box unless ``--max-per-img`` caps it. ``--cfg-options`` changes the
+config as in ``tools/test.py`` (``model.test_cfg.rcnn.max_per_img=300``,
+``model.test_cfg.rcnn.nms.type=soft_nms``).
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import numpy as np
 
 from mmssd.apis import inference_detector, init_detector, show_result_pyplot
 from mmssd.apis.sliced_inference import inference_detector_sliced
+from mmssd.utils.cfg_options import CfgOptionsAction
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,6 +41,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='detect in SIZE x SIZE tiles (sliced inference for large images)')
     parser.add_argument('--overlap', type=float, default=0.2,
                         help='with --slice: fraction of a tile shared with its neighbour')
+    parser.add_argument('--max-per-img', type=int, default=None,
+                        help='with --slice: boxes kept for the whole image (default: all)')
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
+                        help='override config settings, KEY=VALUE (as tools/test.py)')
     args = parser.parse_args(argv)
     if args.slice is not None and args.slice < 1:
         parser.error(f'--slice must be a positive tile size in px, got {args.slice}')
@@ -48,9 +56,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> list[np.ndarray]:
     """Run the demo; returns the detections (per class, ``(n, 5)`` arrays)."""
     args = parse_args(argv)
-    model = init_detector(args.config, args.checkpoint, device=args.device)
+    model = init_detector(args.config, args.checkpoint, device=args.device,
+                          cfg_options=args.cfg_options)
     if args.slice:
-        result = inference_detector_sliced(model, args.img, args.slice, args.overlap)
+        result = inference_detector_sliced(model, args.img, args.slice, args.overlap,
+                                           max_per_img=args.max_per_img)
     else:
         result = inference_detector(model, args.img)
     show_result_pyplot(model, args.img, result, score_thr=args.score_thr,

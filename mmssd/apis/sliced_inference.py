@@ -12,12 +12,12 @@ import torch
 from torch import nn
 
 from mmssd.datasets.pipelines import read_image
-from mmssd.models.utils.multiclass_nms import per_class_nms
+from mmssd.models.utils.multiclass_nms import batched_nms
 
 from .inference import DetResult, ImageInput, inference_detector
 
-#: NMS IoU and detections per image when the model's ``test_cfg`` names none.
-DEFAULT_IOU, DEFAULT_MAX_PER_IMG = 0.5, 100
+#: NMS IoU when the model's ``test_cfg`` names no ``nms``.
+DEFAULT_IOU = 0.5
 
 
 def tile_starts(length: int, size: int, stride: int) -> list[int]:
@@ -47,19 +47,19 @@ def slice_windows(width: int, height: int, slice_size: int, overlap: float) -> n
                      for y in ys for x in xs], np.int64)
 
 
-def _nms_settings(model: nn.Module) -> tuple[float, int]:
-    """``(iou_threshold, max_per_img)`` of the model's test config (the last stage's)."""
+def _nms_cfg(model: nn.Module) -> dict:
+    """The ``nms`` of the model's test config (the last stage's), ``type='nms'`` or
+    ``'soft_nms'``; IoU :data:`DEFAULT_IOU` when it names none."""
     test_cfg = dict(model.cfg.model.get('test_cfg') or {})
     test_cfg = dict(test_cfg.get('rcnn') or test_cfg)
-    nms = test_cfg.get('nms') or {}
-    return (float(nms.get('iou_threshold', DEFAULT_IOU)),
-            int(test_cfg.get('max_per_img', DEFAULT_MAX_PER_IMG)))
+    return dict(test_cfg.get('nms') or dict(type='nms', iou_threshold=DEFAULT_IOU))
 
 
-def merge_tile_detections(per_tile: list[DetResult], origins: np.ndarray, iou_thr: float,
-                          max_per_img: int) -> DetResult:
+def merge_tile_detections(per_tile: list[DetResult], origins: np.ndarray, nms_cfg: dict,
+                          max_per_img: int = -1) -> DetResult:
     """One image's detections from its tiles' (each in tile pixels): shifted by the tile
-    ``origins`` ``(n, 2)`` ``[x, y]``, merged by per-class NMS at ``iou_thr``, the best
+    ``origins`` ``(n, 2)`` ``[x, y]``, merged by per-class NMS (or soft-NMS) as ``nms_cfg``
+    says (:func:`~mmssd.models.utils.multiclass_nms.batched_nms`), the best
     ``max_per_img`` kept (``<= 0``: all). Per class, float32 ``(k, 5)``."""
     num_classes = len(per_tile[0])
     boxes, labels = [], []
@@ -72,15 +72,16 @@ def merge_tile_detections(per_tile: list[DetResult], origins: np.ndarray, iou_th
         return [np.zeros((0, 5), np.float32) for _ in range(num_classes)]
     all_dets = torch.from_numpy(np.concatenate(boxes))
     all_labels = torch.from_numpy(np.concatenate(labels))
-    keep = per_class_nms(all_dets[:, :4], all_dets[:, 4], all_labels, num_classes, iou_thr)
-    if max_per_img > 0:
-        keep = keep[:max_per_img]
-    kept, kept_labels = all_dets[keep].numpy(), all_labels[keep].numpy()
+    keep, scores = batched_nms(all_dets[:, :4], all_dets[:, 4], all_labels, nms_cfg,
+                               max_per_img, num_classes)
+    kept = torch.cat([all_dets[keep, :4], scores[:, None]], 1).numpy()
+    kept_labels = all_labels[keep].numpy()
     return [kept[kept_labels == c] for c in range(num_classes)]
 
 
 def inference_detector_sliced(model: nn.Module, img: ImageInput, slice_size: int = 512,
-                              overlap: float = 0.2, batch_size: int = 8) -> DetResult:
+                              overlap: float = 0.2, batch_size: int = 8,
+                              max_per_img: int | None = None) -> DetResult:
     """Detect objects in one (large) image tile by tile.
 
     Args:
@@ -90,11 +91,14 @@ def inference_detector_sliced(model: nn.Module, img: ImageInput, slice_size: int
         overlap: fraction of a tile shared with its neighbour, in ``[0, 1)``; an object is
             whole in some tile when it is at most ``overlap * slice_size`` px across.
         batch_size: tiles per forward pass.
+        max_per_img: detections kept for the whole image (``None`` or ``<= 0``: all that
+            survive the merge). Each tile keeps the ``max_per_img`` of the model's
+            ``test_cfg`` (100 in the two-stage bases); capping the whole image there too
+            would bound the recall of a scene of hundreds of objects.
 
     Returns:
         Per class, float32 ``(n, 5)`` ``[x1, y1, x2, y2, score]`` in the image's pixels,
-        merged across tiles by per-class NMS with the IoU threshold and ``max_per_img``
-        of the model's ``test_cfg``.
+        merged across tiles by the ``nms`` of the model's ``test_cfg`` (NMS or soft-NMS).
     """
     array = read_image(img) if isinstance(img, str) else img
     if array is None:
@@ -103,5 +107,4 @@ def inference_detector_sliced(model: nn.Module, img: ImageInput, slice_size: int
     windows = slice_windows(width, height, slice_size, overlap)
     tiles = [np.ascontiguousarray(array[y1:y2, x1:x2]) for x1, y1, x2, y2 in windows]
     per_tile = inference_detector(model, tiles, batch_size=batch_size)
-    iou_thr, max_per_img = _nms_settings(model)
-    return merge_tile_detections(per_tile, windows[:, :2], iou_thr, max_per_img)
+    return merge_tile_detections(per_tile, windows[:, :2], _nms_cfg(model), max_per_img or -1)

@@ -26,10 +26,12 @@ class VOCObject:
 
 @dataclass
 class VOCAnnotation:
-    """One XML file: ``size`` is ``(width, height)`` from ``<size>``, None when absent."""
+    """One XML file: ``size`` is ``(width, height)`` from ``<size>``, None when absent;
+    ``filename`` the ``<filename>`` text (None when absent)."""
 
     size: tuple[int, int] | None
     objects: list[VOCObject] = field(default_factory=list)
+    filename: str | None = None
 
 
 def _text(elem: ET.Element, tag: str) -> str | None:
@@ -91,7 +93,8 @@ def parse_voc_xml(xml_path: str) -> VOCAnnotation:
     except ET.ParseError as e:
         raise ValueError(f'malformed XML in VOC annotation file {xml_path}: {e}') from e
     objects = [_parse_object(obj, i, xml_path) for i, obj in enumerate(root.findall('object'))]
-    return VOCAnnotation(size=_parse_size(root), objects=objects)
+    return VOCAnnotation(size=_parse_size(root), objects=objects,
+                         filename=_text(root, 'filename') or None)
 
 
 def read_image_size(img_path: str, xml_path: str) -> tuple[int, int]:

@@ -116,3 +116,51 @@ class MMCVPolyLR(_AnnealToMinimum):
     def closed_form(self, base_lr: float, t: int) -> float:
         low = self.minimum(base_lr)
         return (base_lr - low) * (1 - t / self.total) ** self.power + low
+
+
+@PARAM_SCHEDULERS.register_module()
+class MMCVCosineRestartLR(_RatioScheduler):
+    """mmcv's ``CosineRestart``: a cosine from ``weight_i * (base - min) + min`` towards
+    ``min`` over each period, restarting at the cumulative period boundaries.
+
+    Step ``t`` (from ``begin``) lies in period ``i`` (``periods[i]`` steps, starting at
+    ``start_i``); the learning rate is
+    ``min + weight_i * (base - min) * (1 + cos(pi * (t - start_i) / periods[i])) / 2``.
+    The schedule covers ``sum(periods)`` steps; ``end`` defaults to ``begin`` plus that.
+    """
+
+    def __init__(self, optimizer, periods: list[int], restart_weights: list[float],
+                 eta_min: float | None = None, eta_min_ratio: float | None = None,
+                 begin: int = 0, end: int | None = None, last_step: int = -1,
+                 by_epoch: bool = True, verbose: bool = False):
+        if len(periods) != len(restart_weights):
+            raise ValueError(f'MMCVCosineRestartLR: periods {list(periods)} and '
+                             f'restart_weights {list(restart_weights)} differ in length')
+        if any(int(p) != p or p < 1 for p in periods):
+            raise ValueError(f'MMCVCosineRestartLR: periods must be positive integers; '
+                             f'got {list(periods)}')
+        if (eta_min is None) == (eta_min_ratio is None):
+            raise ValueError('MMCVCosineRestartLR: give exactly one of eta_min and '
+                             f'eta_min_ratio; got {eta_min}, {eta_min_ratio}')
+        if any(w <= 0 for w in restart_weights) and not (eta_min or eta_min_ratio):
+            # the learning rate would be 0 for a whole period, and a ratio of 0 can not
+            # be undone by the next restart
+            raise ValueError('MMCVCosineRestartLR: restart_weights must be > 0 when the '
+                             f'minimum is 0; got {list(restart_weights)}')
+        self.periods = [int(p) for p in periods]
+        self.restart_weights = [float(w) for w in restart_weights]
+        self.eta_min, self.eta_min_ratio = eta_min, eta_min_ratio
+        super().__init__(optimizer, begin=begin,
+                         end=begin + sum(self.periods) if end is None else end,
+                         last_step=last_step, by_epoch=by_epoch, verbose=verbose)
+
+    def closed_form(self, base_lr: float, t: int) -> float:
+        low = base_lr * self.eta_min_ratio if self.eta_min_ratio is not None else self.eta_min
+        t = min(t, sum(self.periods) - 1)  # past the last period mmcv raises; stay
+        idx, start = 0, 0
+        while t >= start + self.periods[idx]:
+            start += self.periods[idx]
+            idx += 1
+        period, weight = self.periods[idx], self.restart_weights[idx]
+        cos_out = math.cos(math.pi * (t - start) / period) + 1
+        return low + 0.5 * weight * (base_lr - low) * cos_out

@@ -1,10 +1,11 @@
 """Fuse several models' COCO result lists into one (model ensembling) with ``ensemble-boxes``.
 
 Each image's boxes from every model are normalised by the image size (ensemble-boxes works
-in ``[0, 1]`` coordinates), fused by weighted boxes fusion (``'wbf'``) or NMS (``'nms'``,
-mmssd's per-class NMS on torchvision's) with per-model weights, class by class, and mapped
-back to pixels. As in ensemble-boxes, NMS scales model ``i``'s scores by
-``weights[i] / sum(weights)``.
+in ``[0, 1]`` coordinates; IoU does not change), fused by weighted boxes fusion (``'wbf'``),
+NMS (``'nms'``) or soft-NMS (``'soft_nms'``; both mmssd's per-class
+:func:`~mmssd.models.utils.multiclass_nms.batched_nms`) with per-model weights, class by
+class, and mapped back to pixels. As in ensemble-boxes, NMS scales model ``i``'s scores
+by ``weights[i] / sum(weights)``.
 """
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
-from mmssd.models.utils.multiclass_nms import per_class_nms
+from mmssd.models.utils.multiclass_nms import batched_nms
 
-FUSION_METHODS = ('wbf', 'nms')
+FUSION_METHODS = ('wbf', 'nms', 'soft_nms')
 
 
 def _per_image(dets: Sequence[dict]) -> dict[int, list[dict]]:
@@ -39,27 +40,30 @@ def _normalised(dets: list[dict], width: float, height: float
 
 
 def weighted_nms(boxes: Sequence[np.ndarray], scores: Sequence[np.ndarray],
-                 labels: Sequence[np.ndarray], weights: Sequence[float], iou_thr: float
+                 labels: Sequence[np.ndarray], weights: Sequence[float], nms_cfg: dict
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-class NMS over all models' boxes, model ``i``'s scores scaled by
-    ``weights[i] / sum(weights)``; per model ``(n_i, 4)``, ``(n_i,)``, ``(n_i,)`` in, the kept
-    ``(k, 4)``, ``(k,)``, ``(k,)`` out (by decreasing score)."""
+    """Per-class NMS or soft-NMS (``nms_cfg``) over all models' boxes, model ``i``'s scores
+    scaled by ``weights[i] / sum(weights)``; per model ``(n_i, 4)``, ``(n_i,)``, ``(n_i,)``
+    in, the kept ``(k, 4)``, ``(k,)`` (soft-NMS: decayed), ``(k,)`` out (by decreasing
+    score)."""
     total = float(sum(weights))
     all_boxes = np.concatenate(boxes).reshape(-1, 4)
     all_scores = np.concatenate([s * w / total for s, w in zip(scores, weights, strict=True)])
     all_labels = np.concatenate(labels)
     if not len(all_boxes):
         return all_boxes, all_scores, all_labels
-    classes, index = np.unique(all_labels, return_inverse=True)
-    keep = per_class_nms(torch.from_numpy(all_boxes), torch.from_numpy(all_scores),
-                         torch.from_numpy(index.reshape(-1)), len(classes), iou_thr).numpy()
-    return all_boxes[keep], all_scores[keep], all_labels[keep]
+    _, index = np.unique(all_labels, return_inverse=True)
+    keep, kept_scores = batched_nms(torch.from_numpy(all_boxes), torch.from_numpy(all_scores),
+                                    torch.from_numpy(index.reshape(-1)), nms_cfg)
+    keep = keep.numpy()
+    return all_boxes[keep], kept_scores.numpy(), all_labels[keep]
 
 
 def fuse_detections(results: Sequence[Sequence[dict]], image_sizes: Mapping[int, tuple],
                     weights: Sequence[float] | None = None, method: str = 'wbf',
                     iou_thr: float = 0.55, skip_box_thr: float = 0.0,
-                    conf_type: str = 'avg', max_per_img: int = 100) -> list[dict]:
+                    conf_type: str = 'avg', max_per_img: int = 100,
+                    soft_nms: Mapping | None = None) -> list[dict]:
     """One COCO result list from several (one per model).
 
     Args:
@@ -69,11 +73,14 @@ def fuse_detections(results: Sequence[Sequence[dict]], image_sizes: Mapping[int,
         weights: one per model (default all 1): WBF weighs the boxes' coordinates and
             scores by them; NMS scales the scores.
         method: one of :data:`FUSION_METHODS`.
-        iou_thr: boxes of one class overlapping more are fused / suppressed.
+        iou_thr: boxes of one class overlapping more are fused / suppressed (soft-NMS:
+            decayed, ``linear``).
         skip_box_thr: boxes scoring below this are dropped first (WBF only).
         conf_type: WBF's score of a fused box (``'avg'``, ``'max'``, ``'box_and_model_avg'``,
             ``'absent_model_aware_avg'``).
         max_per_img: keep the best this many per image (``<= 0``: all).
+        soft_nms: soft-NMS's ``method``, ``sigma``, ``min_score`` (mmcv's defaults:
+            ``'linear'``, 0.5, 1e-3).
 
     Returns:
         COCO detections in pixels, each image's sorted by score.
@@ -96,6 +103,8 @@ def fuse_detections(results: Sequence[Sequence[dict]], image_sizes: Mapping[int,
     if unknown:
         raise ValueError(f'image ids {unknown[:5]} of the results are not in the ground-truth '
                          f'images ({len(unknown)} in all): results and annotations differ')
+    nms_cfg = dict(type=method, iou_threshold=iou_thr,
+                   **(dict(soft_nms or {}) if method == 'soft_nms' else {}))
     fused = []
     for img_id in image_ids:
         width, height = image_sizes[img_id]
@@ -106,7 +115,7 @@ def fuse_detections(results: Sequence[Sequence[dict]], image_sizes: Mapping[int,
                                         weights=weights, iou_thr=iou_thr,
                                         skip_box_thr=skip_box_thr, conf_type=conf_type)
         else:
-            out = weighted_nms(boxes, scores, labels, weights, iou_thr)
+            out = weighted_nms(boxes, scores, labels, weights, nms_cfg)
         f_boxes, f_scores, f_labels = (np.asarray(a) for a in out)
         order = np.argsort(-f_scores, kind='stable')
         if max_per_img > 0:

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 from torchvision.ops import box_iou
 
 from mmssd.apis import inference_detector, inference_detector_sliced, init_detector
@@ -39,10 +40,11 @@ def test_merge_shifts_and_suppresses_across_tiles():
     tile_a = [np.array([[90, 10, 110, 30, 0.9]], np.float32), empty]
     tile_b = [np.array([[11, 10, 31, 30, 0.8]], np.float32),
               np.array([[50, 50, 60, 60, 0.7]], np.float32)]
-    merged = merge_tile_detections([tile_a, tile_b], np.array([[0, 0], [80, 0]]), 0.5, 100)
+    nms = dict(type='nms', iou_threshold=0.5)
+    merged = merge_tile_detections([tile_a, tile_b], np.array([[0, 0], [80, 0]]), nms, 100)
     np.testing.assert_allclose(merged[0], [[90, 10, 110, 30, 0.9]])
     np.testing.assert_allclose(merged[1], [[130, 50, 140, 60, 0.7]])
-    only_best = merge_tile_detections([tile_a, tile_b], np.array([[0, 0], [80, 0]]), 0.5, 1)
+    only_best = merge_tile_detections([tile_a, tile_b], np.array([[0, 0], [80, 0]]), nms, 1)
     assert [len(d) for d in only_best] == [1, 0]
 
 
@@ -108,3 +110,75 @@ def test_small_objects_found_only_with_slicing(demo_run, tmp_path: Path, capsys)
     np.testing.assert_array_equal(matches(result, gt, labels)[0], 1)
     assert '36 detections with score >= 0.5' in capsys.readouterr().out
     assert cv2.imread(str(out)).shape == (576, 768, 3)
+
+
+class ComponentDetector(torch.nn.Module):
+    """A stand-in detector for dense scenes: every bright connected component of a tile is
+    an object (red: class 0, green: class 1), scored 0.9, or 0.3 when cut by the tile's
+    border; each tile keeps its best ``max_per_img`` (100, the two-stage bases' test_cfg).
+    Images reach it through the real test pipeline and collation."""
+
+    def __init__(self):
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(1))  # a device for inference_detector
+        self.cfg = Config(dict(
+            model=dict(test_cfg=dict(rcnn=dict(score_thr=0.05, max_per_img=100,
+                                               nms=dict(type='nms', iou_threshold=0.5)))),
+            data=dict(test=dict(pipeline=[dict(type='LoadImageFromFile'),
+                                          dict(type='ImageToTensor', keys=['img']),
+                                          dict(type='Collect', keys=['img'],
+                                               meta_keys=['img_shape'])]))))
+
+    def forward(self, img, img_metas, mode='predict'):
+        results = []
+        for tile in img:
+            bgr = tile.permute(1, 2, 0).numpy().astype(np.uint8)
+            per_class = []
+            for channel in (2, 1):  # red, green
+                count, _, stats, _ = cv2.connectedComponentsWithStats(
+                    (bgr[..., channel] > 127).astype(np.uint8))
+                dets = []
+                for x, y, w, h, _ in stats[1:count]:
+                    cut = x == 0 or y == 0 or x + w == bgr.shape[1] or y + h == bgr.shape[0]
+                    dets.append([x, y, x + w, y + h, 0.3 if cut else 0.9])
+                per_class.append(np.array(dets, np.float32).reshape(-1, 5))
+            scores = np.concatenate([d[:, 4] for d in per_class])
+            if len(scores) > 100:  # the per-tile cap
+                floor = np.sort(scores)[-100]
+                per_class = [d[d[:, 4] >= floor] for d in per_class]
+            results.append(per_class)
+        return results
+
+
+def dense_scene(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A 1200 x 1000 px image with 300 small squares (8-20 px) in cells of a 20 x 15 grid:
+    the BGR image, boxes (300, 4) and labels (300,)."""
+    rng = np.random.default_rng(seed)
+    image = np.zeros((1000, 1200, 3), np.uint8)
+    boxes, labels = [], []
+    for row in range(15):
+        for col in range(20):
+            side = int(rng.integers(8, 21))
+            x = col * 60 + int(rng.integers(5, 60 - side - 5))
+            y = row * 66 + int(rng.integers(5, 66 - side - 5))
+            label = int(rng.integers(2))
+            image[y:y + side, x:x + side, 2 - label] = 255
+            boxes.append([x, y, x + side, y + side])
+            labels.append(label)
+    return image, np.array(boxes, np.float32), np.array(labels)
+
+
+def test_dense_scene_is_not_capped_at_the_per_tile_limit(tmp_path: Path):
+    """279 annotated objects and a whole-image cap of 100 held recall at 36%; the whole
+    image now keeps every merged box unless max_per_img says otherwise."""
+    image, gt, labels = dense_scene()
+    path = tmp_path / 'dense.png'
+    cv2.imwrite(str(path), image)
+    model = ComponentDetector()
+    result = inference_detector_sliced(model, str(path), 512, 0.2)
+    found, _ = matches(result, gt, labels, score_thr=0.5)
+    assert sum(len(r) for r in result) > 100
+    assert (found > 0).mean() >= 0.9, (found > 0).mean()
+    capped = inference_detector_sliced(model, str(path), 512, 0.2, max_per_img=100)
+    assert sum(len(r) for r in capped) == 100
+    assert (matches(capped, gt, labels)[0] > 0).sum() <= 100

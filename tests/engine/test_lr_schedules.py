@@ -57,8 +57,20 @@ def run_schedule(tmp_path, lr_config: dict, runner: dict) -> list[float]:
 
 
 # ------------------------------------------------------------------ mmcv 1.x formulas
-def annealing_cos(start: float, end: float, factor: float) -> float:
-    return end + (start - end) / 2 * (math.cos(math.pi * factor) + 1)
+def annealing_cos(start: float, end: float, factor: float, weight: float = 1) -> float:
+    return end + 0.5 * weight * (start - end) * (math.cos(math.pi * factor) + 1)
+
+
+def mmcv_cosine_restart_lr(policy: dict, progress: int) -> float:
+    """``CosineRestartLrUpdaterHook.get_lr``: find the period by the cumulative sums."""
+    target = (BASE_LR * policy['min_lr_ratio'] if 'min_lr_ratio' in policy
+              else policy['min_lr'])
+    periods, weights = policy['periods'], policy.get('restart_weights', [1])
+    cumulative = [sum(periods[:i + 1]) for i in range(len(periods))]
+    idx = next(i for i, end in enumerate(cumulative) if progress < end)
+    nearest_restart = 0 if idx == 0 else cumulative[idx - 1]
+    alpha = min((progress - nearest_restart) / periods[idx], 1)
+    return annealing_cos(BASE_LR, target, alpha, weights[idx])
 
 
 def mmcv_regular_lr(policy: dict, progress: int, max_progress: int) -> float:
@@ -81,6 +93,8 @@ def mmcv_regular_lr(policy: dict, progress: int, max_progress: int) -> float:
         target = (BASE_LR * policy['min_lr_ratio'] if 'min_lr_ratio' in policy
                   else policy.get('min_lr', 0.0))
         return annealing_cos(BASE_LR, target, progress / max_progress)
+    if name == 'CosineRestart':
+        return mmcv_cosine_restart_lr(policy, progress)
     raise AssertionError(name)
 
 
@@ -184,3 +198,41 @@ def test_unknown_policy_and_warmup_name_the_key():
         translate_lr_config(Config(dict(lr_config=dict(policy='fixed', warmup='lin',
                                                        warmup_iters=3),
                                         runner=EPOCH_RUNNER)))
+
+
+COSINE_RESTARTS = [
+    dict(policy='CosineRestart', periods=[1, 3], restart_weights=[1, 0.5], min_lr=1e-3),
+    dict(policy='CosineRestart', periods=[4], min_lr_ratio=0.01),
+    dict(policy='CosineRestart', periods=[6, 8, 7], restart_weights=[1, 0.7, 0.4],
+         min_lr_ratio=0.05, by_epoch=False),
+]
+
+
+@pytest.mark.parametrize('warmup', WARMUPS[:2], ids=lambda w: w.get('warmup', 'none'))
+@pytest.mark.parametrize('policy', COSINE_RESTARTS,
+                         ids=['epochs', 'one-period', 'iterations'])
+def test_cosine_restart_matches_mmcv(tmp_path, policy, warmup):
+    """The 2022 winning team's schedule: restarts with decaying weights, with warm-up."""
+    check_epoch_runner(tmp_path, dict(policy, **warmup))
+
+
+@pytest.mark.parametrize('lr_config, message', [
+    (dict(periods=[1, 2], restart_weights=[1, 1], min_lr=0),
+     r'periods` \[1, 2\] cover 3 epochs; training runs 4'),
+    (dict(periods=[2, 2], restart_weights=[1], min_lr=0), 'same length'),
+    (dict(periods=[4], min_lr=0, min_lr_ratio=0.1), 'exactly one of'),
+    (dict(periods=[4]), 'exactly one of'),
+    (dict(min_lr=0), '`lr_config.periods` is required'),
+])
+def test_cosine_restart_refuses_what_mmcv_refuses(lr_config, message):
+    cfg = Config(dict(lr_config=dict(policy='CosineRestart', **lr_config), runner=EPOCH_RUNNER))
+    with pytest.raises(ConfigError, match=message):
+        translate_lr_config(cfg)
+
+
+def test_cosine_restart_refuses_a_period_at_zero():
+    """A weight of 0 with a minimum of 0 holds the lr at 0, which no ratio undoes."""
+    from mmssd.engine.mmcv_lr_schedulers import MMCVCosineRestartLR
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=BASE_LR)
+    with pytest.raises(ValueError, match=r'restart_weights must be > 0.*\[1, 0\]'):
+        MMCVCosineRestartLR(optimizer, periods=[2, 2], restart_weights=[1, 0], eta_min=0.0)

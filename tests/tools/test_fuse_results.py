@@ -45,6 +45,18 @@ def test_nms_keeps_the_best_weighted_box():
     assert fused[0]['score'] == pytest.approx(0.7 * 3 / 4)
 
 
+@pytest.mark.parametrize('soft', [dict(method='linear'), dict(method='gaussian', sigma=0.5)])
+def test_soft_nms_decays_the_overlapping_box(soft):
+    a = [det([10, 10, 50, 50], 0.9), det([60, 10, 90, 40], 0.8)]
+    b = [det([20, 10, 60, 50], 0.6)]  # IoU with a's first box: 30 * 40 / (2 * 1600 - 1200)
+    fused = fuse_detections([a, b], SIZES, method='soft_nms', iou_thr=0.5, soft_nms=soft)
+    overlap = 1200 / 2000
+    decay = 1 - overlap if soft['method'] == 'linear' else np.exp(-overlap ** 2 / 0.5)
+    # scores halved (two models of weight 1); b's box kept with its decayed score
+    assert [d['score'] for d in fused] == pytest.approx([0.45, 0.4, 0.3 * decay])
+    np.testing.assert_allclose(fused[2]['bbox'], [20, 10, 40, 40], atol=1e-4)
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match='3 weights for 2 result files'):
         fuse_detections([[], []], SIZES, weights=[1, 2, 3])

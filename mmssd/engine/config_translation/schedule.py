@@ -100,13 +100,43 @@ def _policy_scheduler(lr_config: dict, lr_by_epoch: bool,
         return dict(type='ExponentialLR', gamma=lr_config.pop('gamma'), **per_step)
     if policy == 'CosineAnnealing':
         return dict(type='mmssd.MMCVCosineAnnealingLR', **_min_lr(lr_config), **whole_run)
+    if policy == 'CosineRestart':
+        return _cosine_restart_scheduler(lr_config, per_step, length)
     if policy == 'Poly':
         return dict(type='mmssd.MMCVPolyLR', power=lr_config.pop('power', 1.0),
                     eta_min=lr_config.pop('min_lr', 0.0), **whole_run)
     if policy == 'OneCycle':
         return _one_cycle_scheduler(lr_config, whole_run)
     raise ConfigError(f"`lr_config.policy` is '{policy}'; supported: step, CosineAnnealing, "
-                      'Poly, Exp, OneCycle, fixed')
+                      'CosineRestart, Poly, Exp, OneCycle, fixed')
+
+
+def _cosine_restart_scheduler(lr_config: dict, per_step: dict,
+                              length: TrainingLength) -> dict:
+    """mmcv 1.x ``CosineRestart``: ``periods`` count epochs when the learning rate is
+    updated per epoch, iterations otherwise (as the ``step`` milestones do).
+
+    mmcv raises once training outlasts ``sum(periods)``; the error comes here, when the
+    run's length in the same unit is known.
+    """
+    if 'periods' not in lr_config:
+        raise ConfigError("`lr_config.periods` is required for policy 'CosineRestart'")
+    periods = lr_config.pop('periods')
+    weights = lr_config.pop('restart_weights', [1])
+    if not isinstance(periods, (list, tuple)) or len(periods) != len(weights):
+        raise ConfigError(f'`lr_config.periods` {periods} and `lr_config.restart_weights` '
+                          f'{weights} must be lists of the same length')
+    if ('min_lr' in lr_config) == ('min_lr_ratio' in lr_config):
+        raise ConfigError("policy 'CosineRestart' needs exactly one of `lr_config.min_lr` "
+                          'and `lr_config.min_lr_ratio`')
+    counts_run_unit = per_step['by_epoch'] or not length.by_epoch
+    if counts_run_unit and sum(periods) < length.length:
+        unit = 'epochs' if length.by_epoch else 'iterations'
+        raise ConfigError(f'`lr_config.periods` {list(periods)} cover {sum(periods)} {unit}; '
+                          f'training runs {length.length} {unit} (mmcv 1.x stops with '
+                          'an error there): lengthen the periods')
+    return dict(type='mmssd.MMCVCosineRestartLR', periods=list(periods),
+                restart_weights=list(weights), **_min_lr(lr_config), **per_step)
 
 
 def _one_cycle_scheduler(lr_config: dict, whole_run: dict) -> dict:

@@ -85,8 +85,9 @@ def resolve_proposal_cfg(cfg: dict, where: str = 'test_cfg') -> ProposalCfg:
                                     f"{nms_cfg['iou_threshold']} disagree; delete nms_thr", where)
         nms_cfg.setdefault('iou_threshold', cfg['nms_thr'])
     if nms_cfg.pop('type', 'nms') != 'nms':
-        raise invalid_cfg_value('type', f"only nms type 'nms' is supported, got "
-                                f"{cfg['nms']['type']!r}", f'{where}.nms')
+        raise invalid_cfg_value('type', f"proposals take nms type 'nms' only, got "
+                                f"{cfg['nms']['type']!r} (soft_nms is for the detection "
+                                "heads' test_cfg)", f'{where}.nms')
     iou_threshold = float(require_cfg_key(
         nms_cfg, 'iou_threshold', f'{where}.nms',
         "the RPN proposal config needs nms=dict(type='nms', iou_threshold=...) (or nms_thr)"))

@@ -20,12 +20,17 @@ from typing import Any
 
 from mmssd.utils.config_error import ConfigError, did_you_mean
 
+from .soft_nms import SOFT_NMS_METHODS
+
 #: Keys mmdetection 2.x accepts in these configs and never reads; accepted and ignored.
 IGNORED_KEYS = ('debug',)
 
 #: Keys of an NMS config (``test_cfg.nms``): ``split_thr`` is an mmcv speed setting that
 #: does not change the result.
 NMS_KEYS = ('type', 'iou_threshold', 'class_agnostic', 'split_thr')
+#: Keys of ``nms=dict(type='soft_nms', ...)`` (mmcv 1.x's ``soft_nms`` arguments).
+SOFT_NMS_KEYS = (*NMS_KEYS, 'sigma', 'min_score', 'method')
+NMS_TYPES = ('nms', 'soft_nms')
 
 
 class ConfigKeyError(ConfigError):
@@ -95,17 +100,30 @@ def invalid_cfg_value(key: str, detail: str, where: str = '') -> ConfigKeyError:
 
 
 def check_nms_cfg(nms_cfg: Mapping | None, where: str = 'nms') -> None:
-    """Check an NMS config: known keys (:data:`NMS_KEYS`), ``type='nms'`` and an
-    ``iou_threshold`` in ``[0, 1]``."""
+    """Check an NMS config: ``type`` in :data:`NMS_TYPES`, known keys (:data:`NMS_KEYS`,
+    :data:`SOFT_NMS_KEYS` for ``soft_nms``), an ``iou_threshold`` in ``[0, 1]`` (required
+    by ``nms``; ``soft_nms`` defaults to mmcv's 0.3), and soft-NMS's ``method`` and a
+    positive ``sigma``."""
     if nms_cfg is None:
         raise ConfigKeyError(*_split(where), 'missing',
                              detail="expected dict(type='nms', iou_threshold=...)")
-    check_cfg_keys(nms_cfg, NMS_KEYS, where)
-    if nms_cfg.get('type', 'nms') != 'nms':
-        raise invalid_cfg_value('type', f"only 'nms' is supported, got {nms_cfg['type']!r}",
-                                where)
-    iou = require_cfg_key(nms_cfg, 'iou_threshold', where, 'the IoU above which NMS '
-                          'suppresses a box')
+    nms_type = nms_cfg.get('type', 'nms')
+    if nms_type not in NMS_TYPES:
+        raise invalid_cfg_value('type', f'expected one of {list(NMS_TYPES)}, got '
+                                f'{nms_type!r}{did_you_mean(str(nms_type), NMS_TYPES)}', where)
+    check_cfg_keys(nms_cfg, SOFT_NMS_KEYS if nms_type == 'soft_nms' else NMS_KEYS, where)
+    if nms_type == 'nms':
+        iou = require_cfg_key(nms_cfg, 'iou_threshold', where, 'the IoU above which NMS '
+                              'suppresses a box')
+    else:
+        iou = nms_cfg.get('iou_threshold', 0.3)
+        method = nms_cfg.get('method', 'linear')
+        if method not in SOFT_NMS_METHODS:
+            raise invalid_cfg_value('method', f'expected one of {list(SOFT_NMS_METHODS)}, '
+                                    f'got {method!r}', where)
+        if float(nms_cfg.get('sigma', 0.5)) <= 0:
+            raise invalid_cfg_value('sigma', f"expected a positive width, got "
+                                    f"{nms_cfg['sigma']}", where)
     if not 0 <= float(iou) <= 1:
         raise invalid_cfg_value('iou_threshold', f'expected a value in [0, 1], got {iou}', where)
 

@@ -1,4 +1,5 @@
-"""Per-class non-maximum suppression of one image's detections."""
+"""Per-class non-maximum suppression of one image's detections: the one place where an
+``nms`` config (``type='nms'`` or ``'soft_nms'``) is dispatched (:func:`batched_nms`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,6 +9,7 @@ from torch import Tensor
 from torchvision.ops import nms
 
 from .cfg_keys import check_nms_cfg
+from .soft_nms import batched_soft_nms
 
 
 def multiclass_nms(multi_bboxes: Tensor, multi_scores: Tensor, score_thr: float, nms_cfg: dict,
@@ -18,18 +20,18 @@ def multiclass_nms(multi_bboxes: Tensor, multi_scores: Tensor, score_thr: float,
         multi_bboxes: ``(n, 4)`` boxes shared by all classes, or ``(n, C*4)``.
         multi_scores: ``(n, C+1)`` scores; the last column (background) is dropped.
         score_thr: keep (box, class) pairs scoring above this.
-        nms_cfg: ``dict(type='nms', iou_threshold=...)``; ``class_agnostic=True`` suppresses
-            across classes; ``split_thr`` (an mmcv speed setting) changes nothing. Other
-            keys raise :class:`~mmssd.models.utils.cfg_keys.ConfigKeyError`.
+        nms_cfg: ``dict(type='nms', iou_threshold=...)`` or ``dict(type='soft_nms', ...)``
+            (:func:`batched_nms`); ``class_agnostic=True`` suppresses across classes;
+            ``split_thr`` (an mmcv speed setting) changes nothing. Other keys raise
+            :class:`~mmssd.models.utils.cfg_keys.ConfigKeyError`.
         max_num: keep at most this many detections (``-1``: all).
         min_bbox_size: drop boxes whose width or height is below this (``0``: keep all).
 
     Returns:
-        ``dets (k, 5)`` ``[x1, y1, x2, y2, score]`` sorted by score, and ``labels (k,)``.
+        ``dets (k, 5)`` ``[x1, y1, x2, y2, score]`` sorted by score (soft-NMS: the decayed
+        score), and ``labels (k,)``.
     """
     check_nms_cfg(nms_cfg, 'nms')
-    iou_threshold = nms_cfg['iou_threshold']
-    class_agnostic = nms_cfg.get('class_agnostic', False)
     num_classes = multi_scores.size(1) - 1
     scores = multi_scores[:, :-1]
     keep_mask = scores > score_thr
@@ -47,16 +49,47 @@ def multiclass_nms(multi_bboxes: Tensor, multi_scores: Tensor, score_thr: float,
         bboxes = multi_bboxes[box_inds]
     if bboxes.numel() == 0:
         return torch.cat([bboxes, scores[:, None]], -1), labels
-    bboxes_f, scores_f = bboxes.float(), scores.float()
-    if class_agnostic:
-        def suppress(inds: Tensor) -> Tensor:
-            return nms(bboxes_f[inds], scores_f[inds], iou_threshold)
-    else:
-        def suppress(inds: Tensor) -> Tensor:
-            return per_class_nms(bboxes_f[inds], scores_f[inds], labels[inds], num_classes,
-                                 iou_threshold)
+    keep, kept_scores = batched_nms(bboxes, scores, labels, nms_cfg, max_num, num_classes)
+    return (torch.cat([bboxes[keep], kept_scores.to(scores.dtype)[:, None]], -1),
+            labels[keep])
+
+
+def batched_nms(boxes: Tensor, scores: Tensor, labels: Tensor, nms_cfg: dict,
+                max_num: int = -1, num_classes: int | None = None) -> tuple[Tensor, Tensor]:
+    """NMS or soft-NMS within each class (mmcv 1.x's ``batched_nms``), as ``nms_cfg`` says.
+
+    Args:
+        boxes: ``(k, 4)`` candidates ``[x1, y1, x2, y2]``.
+        scores: ``(k,)`` their scores.
+        labels: ``(k,)`` int64 classes in ``[0, num_classes)``.
+        nms_cfg: ``dict(type='nms', iou_threshold)`` or ``dict(type='soft_nms',
+            iou_threshold=0.3, sigma=0.5, min_score=1e-3, method='linear')`` (mmcv's
+            defaults), each with ``class_agnostic`` (one NMS over all classes).
+        max_num: keep at most this many (``<= 0``: all).
+        num_classes: classes of ``labels`` (default ``labels.max() + 1``).
+
+    Returns:
+        ``keep (m,)`` indices of the kept candidates by decreasing score and ``(m,)``
+        their scores (decayed by soft-NMS; hard NMS keeps them).
+    """
+    if nms_cfg.get('class_agnostic', False):
+        labels = torch.zeros_like(labels)
+    if labels.numel() == 0:
+        return labels.new_zeros(0), scores[:0]
+    if nms_cfg.get('type', 'nms') == 'soft_nms':
+        return batched_soft_nms(
+            boxes, scores, labels, float(nms_cfg.get('iou_threshold', 0.3)),
+            float(nms_cfg.get('sigma', 0.5)), float(nms_cfg.get('min_score', 1e-3)),
+            nms_cfg.get('method', 'linear'), max_num)
+    num_classes = int(labels.max()) + 1 if num_classes is None else num_classes
+    iou_threshold = float(nms_cfg['iou_threshold'])
+    boxes_f, scores_f = boxes.float(), scores.float()
+
+    def suppress(inds: Tensor) -> Tensor:
+        return per_class_nms(boxes_f[inds], scores_f[inds], labels[inds], num_classes,
+                             iou_threshold)
     keep = best_first_nms(suppress, scores_f, max_num)
-    return torch.cat([bboxes[keep], scores[keep, None]], -1), labels[keep]
+    return keep, scores[keep]
 
 
 def best_first_nms(suppress: Callable[[Tensor], Tensor], scores: Tensor,

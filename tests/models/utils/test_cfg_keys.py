@@ -86,8 +86,15 @@ def test_missing_required_key_is_named(path, key, expected):
 
 def test_bad_values_name_key_and_value():
     model = copy.deepcopy(SSD)
-    model['test_cfg']['nms']['type'] = 'soft_nms'
-    with pytest.raises(ConfigError, match=r"`model\.test_cfg\.nms\.type`: .*'soft_nms'"):
+    model['test_cfg']['nms']['type'] = 'softnms'
+    with pytest.raises(ConfigError, match=r"`model\.test_cfg\.nms\.type`: .*'softnms'; "
+                                          r"did you mean 'soft_nms'"):
+        MODELS.build(model)
+    model['test_cfg']['nms'] = dict(type='soft_nms', method='gauss')
+    with pytest.raises(ConfigError, match=r"`model\.test_cfg\.nms\.method`: .*'gaussian'"):
+        MODELS.build(model)
+    model['test_cfg']['nms'] = dict(type='soft_nms', min_scor=0.1)
+    with pytest.raises(ConfigError, match=r"nms\.min_scor`; did you mean 'min_score'"):
         MODELS.build(model)
     model = copy.deepcopy(SSD)
     model['bbox_head']['anchor_generator']['max_sizes'] = [32, 64]
