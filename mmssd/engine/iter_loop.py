@@ -32,9 +32,9 @@ class RestartingLoaderIterator:
     when the loader starts new worker processes for it (``num_workers > 0`` without
     ``persistent_workers``)."""
 
-    def __init__(self, dataloader: DataLoader) -> None:
+    def __init__(self, dataloader: DataLoader, first_pass: Iterator | None = None) -> None:
         self._dataloader = dataloader
-        self._iterator: Iterator = iter(dataloader)
+        self._iterator: Iterator = iter(dataloader) if first_pass is None else first_pass
         self._epoch = 0
 
     def __iter__(self) -> RestartingLoaderIterator:
@@ -68,8 +68,14 @@ class RestartingLoaderIterator:
 @LOOPS.register_module()
 class IterBasedTrainLoop(MMEngineIterBasedTrainLoop):
     """mmengine's ``IterBasedTrainLoop`` (same arguments) drawing its batches from a
-    :class:`RestartingLoaderIterator`."""
+    :class:`RestartingLoaderIterator`.
+
+    The first pass is the one mmengine's loop opened: opening another would draw torch's
+    random generator once more (a loader draws its workers' base seed), and the model's
+    initial weights, drawn later, would differ from mmengine's for the same seed.
+    """
 
     def __init__(self, runner, dataloader: DataLoader | dict, *args, **kwargs) -> None:
         super().__init__(runner, dataloader, *args, **kwargs)
-        self.dataloader_iterator = RestartingLoaderIterator(self.dataloader)
+        opened = getattr(self.dataloader_iterator, '_iterator', None)
+        self.dataloader_iterator = RestartingLoaderIterator(self.dataloader, opened)

@@ -7,6 +7,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
+from mmengine.runner import IterBasedTrainLoop as MMEngineIterBasedTrainLoop
 from mmengine.runner import Runner
 
 from mmssd.engine import IterBasedTrainLoop, iter_loop
@@ -73,3 +74,30 @@ def test_pause_only_where_worker_processes_restart(tmp_path, monkeypatch, persis
     _, pauses, _, recorder = train(tmp_path, monkeypatch, num_workers=1,
                                    persistent_workers=persistent)
     assert recorder.seen == [0, 1, 2, 0, 1, 2, 0, 1] and pauses == expected
+
+
+class RecordRandom(Hook):
+    """The first number torch's generator gives once training starts (after the loop is
+    built and the model initialised)."""
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if batch_idx == 0:
+            self.first = torch.rand(1).item()
+
+
+@pytest.mark.parametrize('num_workers', [0, 1])
+def test_random_numbers_stay_mmengines(tmp_path, num_workers):
+    """Same seed, same random numbers as mmengine's loop: mmssd's loop opens no second pass
+    over the data (which would draw torch's generator once more)."""
+    firsts = []
+    for loop_type in (MMEngineIterBasedTrainLoop, IterBasedTrainLoop):
+        recorder = RecordRandom()
+        loader = torch.utils.data.DataLoader([{'inputs': i} for i in range(IMAGES)],
+                                             batch_size=1, num_workers=num_workers)
+        Runner(model=OneWeight(), work_dir=str(tmp_path / loop_type.__module__),
+               train_dataloader=loader, train_cfg=dict(type=loop_type, max_iters=2),
+               optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+               custom_hooks=[recorder], default_hooks=dict(checkpoint=None, logger=None),
+               randomness=dict(seed=0), default_scope='mmssd', log_level='ERROR').train()
+        firsts.append(recorder.first)
+    assert firsts[0] == firsts[1]
