@@ -4,10 +4,13 @@ Each document's fenced ``bash`` blocks preceded by ``<!-- runs-in-test -->`` run
 with ``bash -e -o pipefail``, in a scratch copy of the repository layout (``configs/``
 copied, ``tools/``, ``projects/`` and ``demo/`` linked) holding a small demo dataset at
 ``data/demo``: what the tutorials write (experiment configs, packages, work dirs) stays
-out of the repository.
+out of the repository. Their ``python`` is the test process's fork server
+(:mod:`tests.helpers.fork_server`), which runs each command as a new interpreter would
+without importing torch again.
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -16,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from mmssd.datasets.demo_shapes import make_demo_dataset
-from tests.helpers.tools import REPO, single_thread_env
+from tests.helpers.tools import REPO, python_shim, single_thread_env
 
 MARKER = '<!-- runs-in-test -->'
 BLOCK = re.compile(re.escape(MARKER) + r'\s*\n```bash\n(.*?)\n```', re.DOTALL)
@@ -59,7 +62,8 @@ def test_tutorial_commands_run(document: Path, demo_data: Path, tmp_path: Path):
         (workspace / linked).symlink_to(REPO / linked)
     (workspace / 'data').mkdir()
     (workspace / 'data/demo').symlink_to(demo_data)
-    env = single_thread_env()
+    # `python` is the fork server's: each command starts without importing torch again
+    env = single_thread_env(PATH=f'{python_shim().parent}{os.pathsep}{os.environ["PATH"]}')
     for i, block in enumerate(marked_blocks(document)):
         result = subprocess.run(['bash', '-e', '-o', 'pipefail', '-c', block], cwd=workspace,
                                 env=env, capture_output=True, text=True)

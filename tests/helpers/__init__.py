@@ -4,6 +4,9 @@
 - :mod:`tests.helpers.tools`: the repository root, the one-thread environment, running a
   tool as a subprocess (:func:`~tests.helpers.tools.run_tool`) or in-process
   (:func:`~tests.helpers.tools.load_tool`).
+- :mod:`tests.helpers.fork_server`: the ``python`` that tools run with in tests: a child
+  forked from an interpreter that imported torch and mmssd once, so that a tool starts in
+  0.1 s instead of 3-5 s (``run_tool(..., fresh=True)`` for a new interpreter).
 - :mod:`tests.helpers.short_run`: shortened training runs of the demo configs and the
   logged records they leave.
 - :mod:`tests.helpers.shared`: work done once per test session and shared by every

@@ -13,6 +13,12 @@ from types import ModuleType
 REPO = Path(__file__).resolve().parents[2]
 
 
+def python_shim() -> Path:
+    """:func:`tests.helpers.fork_server.python_shim` (imported when first needed)."""
+    from tests.helpers.fork_server import python_shim as shim
+    return shim()
+
+
 def single_thread_env(**extra: str) -> dict[str, str]:
     """The environment with one OpenMP (and MKL) thread per process, plus ``extra``.
 
@@ -24,8 +30,8 @@ def single_thread_env(**extra: str) -> dict[str, str]:
 
 
 def run_tool(args: Sequence[str | os.PathLike], *, cwd: Path = REPO,
-             env: Mapping[str, str] | None = None,
-             check: bool = True) -> subprocess.CompletedProcess:
+             env: Mapping[str, str] | None = None, check: bool = True,
+             fresh: bool = False) -> subprocess.CompletedProcess:
     """``python ARGS`` (a script and its arguments, or ``-c CODE``) in ``cwd``.
 
     Args:
@@ -33,11 +39,15 @@ def run_tool(args: Sequence[str | os.PathLike], *, cwd: Path = REPO,
         cwd: the working directory (the repository root by default).
         env: extra environment variables, over :func:`single_thread_env`.
         check: fail the test, with the output's tail, unless the exit status is 0.
+        fresh: start a new interpreter, which prints what importing torch and mmssd
+            prints; by default the command runs in a child of the test process's fork
+            server (:mod:`tests.helpers.fork_server`), which imported them already.
 
     Returns:
         The finished process, its output captured as text.
     """
-    result = subprocess.run([sys.executable, *map(str, args)], cwd=cwd,
+    python = sys.executable if fresh else str(python_shim())
+    result = subprocess.run([python, *map(str, args)], cwd=cwd,
                             env=single_thread_env(**(env or {})), capture_output=True,
                             text=True)
     if check:

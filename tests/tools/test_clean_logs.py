@@ -30,10 +30,12 @@ def demo_run(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp('clean_logs')
     options = demo_data_options(tmp, num_train=16, num_val=8)
     work = tmp / 'work'
+    # new interpreters (fresh=True): what importing prints counts too
     train = run_tool(['tools/train.py', CONFIG, '--work-dir', str(work), '--seed', '0',
-                      '--cfg-options', *options, *SHORT])
+                      '--cfg-options', *options, *SHORT], fresh=True)
     test = run_tool(['tools/test.py', CONFIG, str(work / 'latest.pth'), '--eval', 'bbox',
-                     '--out', str(tmp / 'results.pkl'), '--cfg-options', *options, *SHORT])
+                     '--out', str(tmp / 'results.pkl'), '--cfg-options', *options, *SHORT],
+                    fresh=True)
     log = sorted(work.glob('*/vis_data/*.json'))[-1]
     return dict(output=train.stdout + train.stderr + test.stdout + test.stderr,
                 test_stdout=test.stdout,
