@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from tests.helpers.tools import REPO, load_tool
+from tests.helpers.tools import REPO, load_tool, python_shim
 
 SCRIPT = REPO / 'tools/misc/gpu_check.sh'
 helper = load_tool('tools/misc/gpu_check_report.py')
@@ -86,8 +86,10 @@ def test_report_reads_rates_and_maps(tmp_path):
 def test_dry_run_on_cpu(tmp_path):
     """Every step of one run through the script itself (data, train, test, inference,
     report), on CPU with 16 training images: the plumbing, not the figures."""
+    # the script's `python` is the fork server's (tests/helpers/fork_server.py)
     env = dict(os.environ, DEVICE='cpu', EPOCHS='1', NUM_TRAIN='16', NUM_VAL='48',
-               WORKERS='0', RUNS='ssdlite_fp32', OMP_NUM_THREADS='1')
+               WORKERS='0', RUNS='ssdlite_fp32', OMP_NUM_THREADS='1',
+               PATH=f'{python_shim().parent}{os.pathsep}{os.environ["PATH"]}')
     result = subprocess.run(['bash', str(SCRIPT), str(tmp_path / 'out')], env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
