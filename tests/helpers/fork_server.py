@@ -27,6 +27,7 @@ import json
 import os
 import random
 import runpy
+import shutil
 import signal
 import socket
 import subprocess
@@ -187,6 +188,7 @@ def python_shim() -> Path:
     server = subprocess.Popen([sys.executable, __file__, str(socket_path)],
                               env=single_thread_env(), stdin=subprocess.DEVNULL)
     atexit.register(server.kill)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     deadline = time.monotonic() + SERVER_START
     while not socket_path.exists():  # listening once its imports are done
         if server.poll() is not None or time.monotonic() > deadline:
