@@ -9,9 +9,11 @@ from mmengine.runner import load_checkpoint
 from mmssd.registry import MODELS
 from tests.helpers.state_dicts import load_reference, num_params, shipped_model_cfg
 
-CONFIGS = {
-    'faster_rcnn_x101_32x4d_fpn_1x_coco': 'configs/resnext/faster_rcnn_x101_32x4d_fpn_1x_coco.py',
-}
+CONFIGS = {name: f'configs/{folder}/{name}.py' for folder, name in [
+    ('swin', 'cascade_rcnn_swin-t-p4-w7_fpn_1x_coco'),
+    ('swin', 'retinanet_swin-t-p4-w7_fpn_1x_coco'),
+    ('resnext', 'faster_rcnn_x101_32x4d_fpn_1x_coco'),
+]}
 PARTS = ('backbone', 'neck', 'rpn_head', 'roi_head', 'bbox_head')
 
 

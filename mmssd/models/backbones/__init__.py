@@ -3,5 +3,6 @@ from .mobilenet_v2 import MobileNetV2
 from .resnet import ResNet
 from .resnext import ResNeXt
 from .ssd_vgg import SSDVGG
+from .swin import SwinTransformer
 
-__all__ = ['MobileNetV2', 'ResNet', 'ResNeXt', 'SSDVGG']
+__all__ = ['MobileNetV2', 'ResNet', 'ResNeXt', 'SSDVGG', 'SwinTransformer']
