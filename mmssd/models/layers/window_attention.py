@@ -35,10 +35,9 @@ def window_partition(x: Tensor, window_size: int) -> Tensor:
     return x.permute(0, 1, 3, 2, 4, 5).reshape(b, -1, window_size * window_size, c)
 
 
-def window_reverse(windows: Tensor, h: int, w: int) -> Tensor:
+def window_reverse(windows: Tensor, h: int, w: int, ws: int) -> Tensor:
     """Inverse of :func:`window_partition`: ``(B, nW, ws * ws, C)`` -> ``(B, H, W, C)``."""
-    b, _, n, c = windows.shape
-    ws = int(round(n**0.5))
+    b, c = windows.shape[0], windows.shape[-1]
     x = windows.view(b, h // ws, w // ws, ws, ws, c).permute(0, 1, 3, 2, 4, 5)
     return x.reshape(b, h, w, c)
 
@@ -146,7 +145,7 @@ class ShiftWindowMSA(BaseModule):
         if shift:
             x = torch.roll(x, shifts=(-shift, -shift), dims=(1, 2))
             mask = shifted_window_mask(h_pad, w_pad, ws, shift, x.device)
-        x = window_reverse(self.w_msa(window_partition(x, ws), mask), h_pad, w_pad)
+        x = window_reverse(self.w_msa(window_partition(x, ws), mask), h_pad, w_pad, ws)
         if shift:
             x = torch.roll(x, shifts=(shift, shift), dims=(1, 2))
         return self.drop(x[:, :h, :w].reshape(b, h * w, c))

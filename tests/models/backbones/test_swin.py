@@ -220,3 +220,19 @@ def test_relative_tables_of_another_window_are_resized_other_heads_refused(tmp_p
     with pytest.raises(ValueError, match=r'swin_w5.pth.*relative_position_bias_table.*'
                                          r'3 heads.*the model 2'):
         tiny_swin(init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+
+
+def test_bfloat16_autocast_as_fp16_runs_it_on_cpu():
+    """``fp16=dict(...)`` is bfloat16 autocast on a CPU: outputs near float32's, finite
+    gradients (the shift mask is float32 and promotes, as in mmdetection)."""
+    torch.manual_seed(0)
+    model = tiny_swin().train()
+    x = torch.rand(1, 3, 36, 36)
+    reference = model(x)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        outs = model(x)
+    sum(o.float().sum() for o in outs).backward()
+    for ours, full in zip(outs, reference, strict=True):
+        torch.testing.assert_close(ours.float(), full, rtol=0.1, atol=0.1)
+    assert all(p.grad is not None and torch.isfinite(p.grad).all()
+               for p in model.parameters())
