@@ -53,3 +53,24 @@ def test_caffe_style_frozen_stages_and_depth():
     assert not model.layer2.training and model.layer3.training
     with pytest.raises(KeyError, match='invalid depth 18'):
         MODELS.build({'type': 'ResNeXt', 'depth': 18, 'groups': 32})
+
+
+@pytest.mark.parametrize(('config', 'name'), [
+    ('resnext/faster_rcnn_x101_32x4d_fpn_1x_coco.py', 'open-mmlab://resnext101_32x4d'),
+    ('faster_rcnn/faster_rcnn_r50_caffe_fpn_1x_coco.py',
+     'open-mmlab://detectron2/resnet50_caffe')])
+def test_shipped_configs_name_open_mmlab_weights(config, name):
+    """The weights resolve through mmengine's table to a URL (fetched, offline-safe, by
+    mmssd's pretrained-weights path); the caffe config normalises BGR by the mean only."""
+    from mmengine.config import Config
+
+    from mmssd.engine.checkpoint.pretrained_weights import checkpoint_url
+    from tests.helpers.tools import REPO
+
+    cfg = Config.fromfile(str(REPO / 'configs' / config))
+    assert cfg.model.backbone.init_cfg.checkpoint == name
+    assert checkpoint_url(name).startswith('https://download.openmmlab.com/')
+    if 'caffe' in config:
+        normalize = [t for t in cfg.data.train.pipeline if t['type'] == 'Normalize'][0]
+        assert normalize['std'] == [1.0, 1.0, 1.0] and normalize['to_rgb'] is False
+        assert cfg.model.backbone.style == 'caffe'
