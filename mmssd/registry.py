@@ -46,6 +46,12 @@ class SuggestingRegistry(Registry):
     """A :class:`mmengine.registry.Registry` whose failed look-ups suggest close names."""
 
     def get(self, key: str):
+        if isinstance(key, str) and '.' in key:
+            # a name registered with its 2.x scope, such as 'mmcls.TIMMBackbone', is ours
+            # (mmengine would look for an 'mmcls' registry)
+            self.import_from_location()
+            if key in self.module_dict:
+                return self.module_dict[key]
         found = super().get(key)
         if found is None and isinstance(key, str):
             raise UnknownTypeError(self._unknown_type_message(key))

@@ -9,9 +9,29 @@ from collections.abc import Callable, Sequence
 
 import torch
 from mmengine.model import BaseModel
-from torch import Tensor
+from torch import Tensor, nn
 
 from mmssd.registry import MODELS
+from mmssd.utils.config_error import ConfigError
+
+
+def check_neck_channels(backbone: nn.Module, neck: nn.Module) -> None:
+    """The neck's ``in_channels`` must be the backbone's ``out_channels`` (where both
+    declare them: ResNet, ResNeXt, SwinTransformer, TIMMBackbone and FPN do).
+
+    Raises:
+        ConfigError: naming both lists and the fix.
+    """
+    produced = getattr(backbone, 'out_channels', None)
+    expected = getattr(neck, 'in_channels', None)
+    if not (isinstance(produced, tuple) and isinstance(expected, (tuple, list))):
+        return
+    if tuple(produced) != tuple(expected):
+        raise ConfigError(
+            f'model.neck.in_channels={list(expected)} but the backbone '
+            f'({type(backbone).__name__}) gives {len(produced)} feature maps with channels '
+            f'{list(produced)}; set model.neck.in_channels={list(produced)} (or change the '
+            "backbone's out_indices)")
 
 
 class BaseDetector(BaseModel):
@@ -53,6 +73,7 @@ class BaseDetector(BaseModel):
         self.backbone = MODELS.build(backbone)
         if neck is not None:
             self.neck = MODELS.build(neck)
+            check_neck_channels(self.backbone, self.neck)
         if not isinstance(compile, (bool, dict)):
             raise TypeError(f'model.compile must be a bool or a dict of torch.compile '
                             f'arguments, got {compile!r}')

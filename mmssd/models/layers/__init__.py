@@ -3,6 +3,8 @@ from .ema import ExpMomentumEMA, LinearMomentumEMA
 from .inverted_residual import InvertedResidual
 from .l2_norm import L2Norm
 from .make_divisible import make_divisible
+from .patch_embed import PatchEmbed, PatchMerging
+from .window_attention import ShiftWindowMSA, WindowMSA
 
 __all__ = ['ExpMomentumEMA', 'InvertedResidual', 'L2Norm', 'LinearMomentumEMA',
-           'make_divisible']
+           'PatchEmbed', 'PatchMerging', 'ShiftWindowMSA', 'WindowMSA', 'make_divisible']

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 import torchvision
 
 from mmssd.engine.checkpoint import UnsafeCheckpointError, install_checkpointing
 from mmssd.registry import MODELS
+from tests.helpers.state_dicts import load_reference, num_params
 
 
 @pytest.fixture(autouse=True)
@@ -115,7 +117,48 @@ def test_frozen_stages_and_norm_eval():
 def test_invalid_arguments():
     with pytest.raises(KeyError, match='invalid depth 20'):
         MODELS.build({'type': 'ResNet', 'depth': 20})
-    with pytest.raises(NotImplementedError, match='caffe'):
-        MODELS.build({'type': 'ResNet', 'depth': 18, 'style': 'caffe'})
+    with pytest.raises(ValueError, match="'caff'"):
+        MODELS.build({'type': 'ResNet', 'depth': 18, 'style': 'caff'})
+    with pytest.raises(NotImplementedError, match='deformable convolution'):
+        MODELS.build({'type': 'ResNet', 'depth': 50,
+                      'dcn': {'type': 'DCN', 'deform_groups': 1}})
+    assert MODELS.build({'type': 'ResNet', 'depth': 18, 'dcn': None,
+                         'stage_with_dcn': (False,) * 4}).depth == 18
     with pytest.raises(ValueError, match='out_indices'):
         MODELS.build({'type': 'ResNet', 'depth': 18, 'num_stages': 3, 'out_indices': (3,)})
+
+
+def test_caffe_style_strides_the_first_1x1_conv():
+    """A caffe-style bottleneck equals the op-by-op computation with the stride on conv1."""
+    model = MODELS.build({'type': 'ResNet', 'depth': 50, 'base_channels': 8,
+                          'style': 'caffe', 'out_indices': (1,), 'num_stages': 2}).eval()
+    block = model.layer2[0]
+    assert block.conv1.stride == (2, 2) and block.conv2.stride == (1, 1)
+    x = torch.randn(1, 32, 9, 11)
+
+    def bn(name, y):
+        norm = getattr(block, name)
+        return F.batch_norm(y, norm.running_mean, norm.running_var, norm.weight, norm.bias)
+
+    y = F.relu(bn('bn1', F.conv2d(x, block.conv1.weight, stride=2)))
+    y = F.relu(bn('bn2', F.conv2d(y, block.conv2.weight, padding=1)))
+    y = bn('bn3', F.conv2d(y, block.conv3.weight))
+    identity = block.downsample(x)
+    with torch.no_grad():
+        torch.testing.assert_close(block(x), F.relu(y + identity))
+    pytorch = MODELS.build({'type': 'ResNet', 'depth': 50, 'base_channels': 8,
+                            'out_indices': (1,), 'num_stages': 2})
+    assert pytorch.layer2[0].conv1.stride == (1, 1) and pytorch.layer2[0].conv2.stride == (2, 2)
+
+
+def test_caffe_style_matches_mmdetections_fcos_backbone():
+    """Keys, shapes and count of mmdetection's ``fcos_r50_caffe`` backbone (its reference)."""
+    expected = load_reference('mmdet_next_models_state_dicts.json')[
+        'fcos_r50_caffe_fpn_gn-head_1x_coco']
+    model = MODELS.build({'type': 'ResNet', 'depth': 50, 'style': 'caffe', 'frozen_stages': 1,
+                          'norm_cfg': {'type': 'BN', 'requires_grad': False}})
+    shapes = {f'backbone.{k}': list(v.shape) for k, v in model.state_dict().items()}
+    assert shapes == {k: v for k, v in expected['state_dict'].items()
+                      if k.startswith('backbone.')}
+    assert num_params(model) == expected['params']['backbone']
+    assert not any(p.requires_grad for n, p in model.named_parameters() if '.bn' in n)
