@@ -14,6 +14,7 @@ from mmssd.apis import load_config
 from mmssd.engine import install_checkpointing
 from mmssd.registry import MODELS
 from mmssd.utils import register_all_modules
+from tests.helpers.state_dicts import random_state_dict
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = REPO.parent / 'shared' / 'reference' / 'mmdet_ssd_state_dicts.json'
@@ -21,9 +22,7 @@ REFERENCE = REPO.parent / 'shared' / 'reference' / 'mmdet_ssd_state_dicts.json'
 
 def mmdet_style_checkpoint(shapes: dict[str, list[int]], classes: tuple[str, ...]) -> dict:
     """A checkpoint as mmdetection 2.x writes it, with random weights of the given shapes."""
-    generator = torch.Generator().manual_seed(0)
-    state_dict = {k: (torch.randint(0, 5, s, generator=generator) if k.endswith('tracked')
-                      else torch.randn(s, generator=generator)) for k, s in shapes.items()}
+    state_dict = random_state_dict(shapes)
     meta = {'mmdet_version': '2.28.2', 'mmcv_version': '1.7.1', 'CLASSES': classes,
             'epoch': 24, 'iter': 100, 'time': time.asctime(), 'config': 'model = dict()'}
     return {'meta': meta, 'state_dict': state_dict}

@@ -6,6 +6,7 @@ import copy
 import json
 
 import pytest
+import torch
 from mmengine.config import Config
 from torch import nn
 
@@ -35,3 +36,27 @@ def shipped_model_cfg(config: str) -> dict:
     if (model['backbone'].get('init_cfg') or {}).get('type') == 'Pretrained':
         model['backbone']['init_cfg'] = None
     return model
+
+
+def assert_state_dict_matches(model: nn.Module, expected: dict, parts: tuple[str, ...]) -> None:
+    """``model``'s state dict has the reference's keys and shapes, and its parameter counts
+    (total, and each of ``parts`` the reference counts) equal the reference's ``params``."""
+    shapes = {key: list(value.shape) for key, value in model.state_dict().items()}
+    assert sorted(shapes) == sorted(expected['state_dict'])
+    mismatched = {k: (shapes[k], v) for k, v in expected['state_dict'].items() if shapes[k] != v}
+    assert not mismatched
+    counts = {part: num_params(getattr(model, part)) for part in parts
+              if part in expected['params']}
+    assert dict(counts, total=num_params(model)) == expected['params']
+
+
+#: Buffers holding integers (counters, index tables): random integers, not floats.
+INTEGER_BUFFERS = ('tracked', 'relative_position_index')
+
+
+def random_state_dict(shapes: dict[str, list[int]], seed: int = 0) -> dict[str, torch.Tensor]:
+    """Random weights with the given keys and shapes (integers for :data:`INTEGER_BUFFERS`),
+    as a checkpoint of mmdetection would hold them."""
+    generator = torch.Generator().manual_seed(seed)
+    return {k: (torch.randint(0, 5, s, generator=generator) if k.endswith(INTEGER_BUFFERS)
+                else torch.randn(s, generator=generator)) for k, s in shapes.items()}
