@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from mmssd.evaluation.json2results import check_result_ids
+
 from .converters.coco_json import coco_annotation
 
 
@@ -43,14 +45,7 @@ def pseudo_label_coco(dets: Sequence[Mapping], test_ann: Mapping, score_thr: flo
         raise ValueError(f'the training file categories {_category_names(train_ann)} differ '
                          f'from the test file categories {_category_names(test_ann)}')
     images = {int(img['id']): img for img in test_ann['images']}
-    cat_ids = {int(c['id']) for c in categories}
-    for k, det in enumerate(dets):
-        if int(det['image_id']) not in images:
-            raise ValueError(f"detection {k}: image_id {det['image_id']} is not an image of "
-                             'the test file')
-        if int(det['category_id']) not in cat_ids:
-            raise ValueError(f"detection {k}: category_id {det['category_id']} is not one of "
-                             f'the test file categories {sorted(cat_ids)}')
+    check_result_ids(dets, images, sorted(int(c['id']) for c in categories), 'the test file')
     kept = [d for d in dets if float(d['score']) >= score_thr]
     if not kept:
         best = max((float(d['score']) for d in dets), default=None)

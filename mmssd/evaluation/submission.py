@@ -13,6 +13,8 @@ import csv
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
+from .json2results import check_result_ids
+
 #: The CSV's columns, in order.
 COLUMNS = ('PredictionString', 'image_id')
 
@@ -27,15 +29,10 @@ def submission_rows(dets: Sequence[dict], ann: Mapping) -> list[tuple[str, str]]
     """
     label_of = {int(c['id']): i for i, c in enumerate(ann['categories'])}
     images = ann['images']
-    known = {int(img['id']) for img in images}
     per_image: dict[int, list[dict]] = defaultdict(list)
-    for k, det in enumerate(dets):
-        if int(det['image_id']) not in known:
-            raise ValueError(f"detection {k}: image_id {det['image_id']} is not an image of "
-                             'the annotation file')
-        if int(det['category_id']) not in label_of:
-            raise ValueError(f"detection {k}: category_id {det['category_id']} is not one of "
-                             f'the annotation file categories {sorted(label_of)}')
+    check_result_ids(dets, [img['id'] for img in images], sorted(label_of),
+                     'the annotation file')
+    for det in dets:
         per_image[int(det['image_id'])].append(det)
     rows = []
     for img in images:
