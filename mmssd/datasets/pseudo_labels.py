@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from mmssd.evaluation.json2results import check_result_ids
-
+from .coco_results import check_result_ids
 from .converters.coco_json import coco_annotation
 
 

@@ -13,7 +13,7 @@ import csv
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from .json2results import check_result_ids
+from mmssd.datasets.coco_results import check_result_ids
 
 #: The CSV's columns, in order.
 COLUMNS = ('PredictionString', 'image_id')
