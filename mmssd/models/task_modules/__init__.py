@@ -5,6 +5,7 @@ from .delta_xywh_bbox_coder import DeltaXYWHBBoxCoder, bbox2delta, delta2bbox
 from .distance_point_bbox_coder import DistancePointBBoxCoder, bbox2distance, distance2bbox
 from .iou2d_calculator import BboxOverlaps2D
 from .max_iou_assigner import MaxIoUAssigner
+from .point_generator import MlvlPointGenerator
 from .pseudo_sampler import PseudoSampler, SamplingResult
 from .random_sampler import RandomSampler
 
@@ -12,5 +13,5 @@ __all__ = [
     'AnchorGenerator', 'SSDAnchorGenerator', 'AssignResult', 'DeltaXYWHBBoxCoder', 'bbox2delta',
     'delta2bbox', 'BboxOverlaps2D', 'MaxIoUAssigner', 'PseudoSampler',
     'SamplingResult', 'RandomSampler', 'DistancePointBBoxCoder', 'bbox2distance',
-    'distance2bbox'
+    'distance2bbox', 'MlvlPointGenerator'
 ]
