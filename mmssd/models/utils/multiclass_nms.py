@@ -13,7 +13,8 @@ from .soft_nms import batched_soft_nms
 
 
 def multiclass_nms(multi_bboxes: Tensor, multi_scores: Tensor, score_thr: float, nms_cfg: dict,
-                   max_num: int = -1, min_bbox_size: float = 0) -> tuple[Tensor, Tensor]:
+                   max_num: int = -1, min_bbox_size: float = 0,
+                   score_factors: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """NMS per class, mmdetection 2.x style.
 
     Args:
@@ -26,6 +27,8 @@ def multiclass_nms(multi_bboxes: Tensor, multi_scores: Tensor, score_thr: float,
             :class:`~mmssd.models.utils.cfg_keys.ConfigKeyError`.
         max_num: keep at most this many detections (``-1``: all).
         min_bbox_size: drop boxes whose width or height is below this (``0``: keep all).
+        score_factors: ``(n,)`` factors of each box's scores (FCOS's centerness), applied
+            after the ``score_thr`` filter and before NMS, as mmdetection 2.x.
 
     Returns:
         ``dets (k, 5)`` ``[x1, y1, x2, y2, score]`` sorted by score (soft-NMS: the decayed
@@ -43,6 +46,8 @@ def multiclass_nms(multi_bboxes: Tensor, multi_scores: Tensor, score_thr: float,
     # the candidates in (box, class) order, as the flattened (n * C) layout would give them
     box_inds, labels = keep_mask.nonzero(as_tuple=True)
     scores = scores[box_inds, labels]
+    if score_factors is not None:
+        scores = scores * score_factors[box_inds]
     if multi_bboxes.size(1) > 4:
         bboxes = multi_bboxes.view(multi_scores.size(0), num_classes, 4)[box_inds, labels]
     else:
