@@ -7,7 +7,8 @@ order ``(level, H, W)``, ``C`` classes (sigmoid outputs).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import torch
 from mmcv.cnn import Scale
@@ -23,6 +24,8 @@ from .anchor_free_head import AnchorFreeHead
 from .fcos_targets import FCOSTargets, fcos_point_targets
 
 INF = 1e8
+#: FCOS's default tower norm (mmdetection's); ``norm_cfg=None`` means no norm layer.
+GN_32 = MappingProxyType({'type': 'GN', 'num_groups': 32, 'requires_grad': True})
 
 #: Keys of mmdetection's FCOS ``train_cfg`` that configure anchor machinery FCOS has not.
 ANCHOR_TRAIN_KEYS = ('assigner', 'sampler')
@@ -55,7 +58,7 @@ class FCOSHead(AnchorFreeHead):
         centerness_on_reg: centerness from the regression tower.
         loss_cls, loss_bbox: default focal loss and ``IoULoss``.
         loss_centerness: default ``CrossEntropyLoss(use_sigmoid=True)``.
-        norm_cfg: tower norm, default ``GN`` with 32 groups.
+        norm_cfg: tower norm, default ``GN`` with 32 groups (None: no norm, conv biases).
         init_cfg: as :class:`AnchorFreeHead`.
         **kwargs: :class:`AnchorFreeHead`'s arguments (``strides``, ``stacked_convs``,
             ``feat_channels``, ``conv_bias``, ``train_cfg``, ``test_cfg``...).
@@ -71,17 +74,16 @@ class FCOSHead(AnchorFreeHead):
                  center_sampling: bool = False, center_sample_radius: float = 1.5,
                  norm_on_bbox: bool = False, centerness_on_reg: bool = False,
                  loss_cls: dict | None = None, loss_bbox: dict | None = None,
-                 loss_centerness: dict | None = None, norm_cfg: dict | None = None,
+                 loss_centerness: dict | None = None, norm_cfg: Mapping | None = GN_32,
                  init_cfg: dict | list | None = None, **kwargs) -> None:
         self.regress_ranges = [tuple(r) for r in regress_ranges]
         self.center_sampling = center_sampling
         self.center_sample_radius = center_sample_radius
         self.norm_on_bbox = norm_on_bbox
         self.centerness_on_reg = centerness_on_reg
-        if norm_cfg is None:
-            norm_cfg = {'type': 'GN', 'num_groups': 32, 'requires_grad': True}
         super().__init__(num_classes, in_channels, loss_cls=loss_cls, loss_bbox=loss_bbox,
-                         norm_cfg=norm_cfg, init_cfg=init_cfg, **kwargs)
+                         norm_cfg=None if norm_cfg is None else dict(norm_cfg),
+                         init_cfg=init_cfg, **kwargs)
         if len(self.regress_ranges) != len(self.strides):
             raise invalid_cfg_value(
                 'regress_ranges', f'expected one (lo, hi) per level of strides '
