@@ -8,10 +8,12 @@ the level's regress range; among several such GTs it takes the one of smallest a
 
 Every condition is separable: whether a point's column lies inside a box horizontally,
 and its horizontal distances, depend only on ``(image, column, GT)``, the vertical ones
-only on ``(image, row, GT)``. Each level therefore computes ``(B, W_l, G)`` and
-``(B, H_l, G)`` tests and combines them into one ``(B, H_l, W_l, G)`` bool mask; with the
-GTs sorted by area, a point's GT is the first True along ``G``. No Python loop over images
-or GT boxes; images with fewer GTs are padded and masked.
+only on ``(image, row, GT)``. Each level therefore computes ``(B, W_l, G_l)`` and
+``(B, H_l, G_l)`` tests and combines them into one ``(B, H_l, W_l, G_l)`` bool mask; with
+the GTs sorted by area, a point's GT is the first True along ``G_l``. A level considers
+only the ``G_l`` GTs whose size can meet its range (a point inside a box has its largest
+side distance in ``[max(w, h) / 2, max(w, h))``), packed to the front in area order. No
+Python loop over images or GT boxes; images with fewer GTs are padded and masked.
 
 Shapes: ``B`` images, ``G`` GTs of the image with the most (padding), ``L`` levels,
 ``N = sum_l H_l * W_l`` points per image in the order ``(level, H, W)``, ``C`` classes.
@@ -75,11 +77,26 @@ def fcos_point_targets(mlvl_points: Sequence[Tensor], featmap_sizes: Sequence[tu
     order = areas.argsort(dim=1, stable=True)  # (B, G): smallest area first, ties by index
     sorted_boxes = gt_bboxes.gather(1, order[..., None].expand(-1, -1, 4))
     sorted_valid = gt_valid.gather(1, order)
-    x1, y1, x2, y2 = (sorted_boxes[:, None, :, i] for i in range(4))  # each (B, 1, G)
+    # a point inside a box has its largest side distance in [max(w, h) / 2, max(w, h))
+    max_side = torch.maximum(sorted_boxes[..., 2] - sorted_boxes[..., 0],
+                             sorted_boxes[..., 3] - sorted_boxes[..., 1])
     start = 0
     for points, (feat_h, feat_w), stride, (lo, hi) in zip(
             mlvl_points, featmap_sizes, strides, regress_ranges, strict=True):
         feat_h, feat_w = int(feat_h), int(feat_w)
+        end = start + feat_h * feat_w
+        # only the GTs whose size can fit the level's range (with a margin for rounding;
+        # the exact test follows), packed to the front in area order
+        fits = sorted_valid & (max_side * 1.001 + 1 > lo) & (max_side * 0.499 - 1 <= hi)
+        num_fit = int(fits.sum(1).max())
+        if num_fit == 0:
+            start = end
+            continue
+        pick = torch.argsort((~fits).to(torch.uint8), dim=1, stable=True)[:, :num_fit]
+        level_order = order.gather(1, pick)
+        level_valid = fits.gather(1, pick)
+        boxes = sorted_boxes.gather(1, pick[..., None].expand(-1, -1, 4))
+        x1, y1, x2, y2 = (boxes[:, None, :, i] for i in range(4))  # each (B, 1, G_l)
         grid = points.to(dtype).view(feat_h, feat_w, 2)
         xs, ys = grid[0, :, 0][None, :, None], grid[:, 0, 1][None, :, None]  # (1, W|H, 1)
         left, right, top, bottom = xs - x1, x2 - xs, ys - y1, y2 - ys  # (B, W|H, G)
@@ -94,21 +111,20 @@ def fcos_point_targets(mlvl_points: Sequence[Tensor], featmap_sizes: Sequence[tu
             inside_x = (left > 0) & (right > 0)
             inside_y = (top > 0) & (bottom > 0)
         # max(l, t, r, b) in [lo, hi]: every distance <= hi and at least one >= lo
-        ok_x = inside_x & (left <= hi) & (right <= hi) & sorted_valid[:, None, :]
+        ok_x = inside_x & (left <= hi) & (right <= hi) & level_valid[:, None, :]
         ok_y = inside_y & (top <= hi) & (bottom <= hi)
         reach_x = (left >= lo) | (right >= lo)
         reach_y = (top >= lo) | (bottom >= lo)
         mask = (ok_y[:, :, None] & ok_x[:, None]
-                & (reach_y[:, :, None] | reach_x[:, None]))  # (B, H, W, G)
-        found, first = mask.view(batch_size, feat_h * feat_w, num_gts).to(torch.uint8).max(-1)
-        gt_inds = order.gather(1, first)  # (B, H * W) original GT index
+                & (reach_y[:, :, None] | reach_x[:, None]))  # (B, H, W, G_l)
+        found, first = mask.view(batch_size, feat_h * feat_w, num_fit).to(torch.uint8).max(-1)
+        gt_inds = level_order.gather(1, first)  # (B, H * W) original GT index
         found = found.bool()
         level_labels = torch.where(found, gt_labels.gather(1, gt_inds), num_classes)
         boxes = gt_bboxes.gather(1, gt_inds[..., None].expand(-1, -1, 4))
         dist = bbox2distance(points.to(dtype), boxes) * found[..., None]
         if norm_on_bbox:
             dist = dist / stride
-        end = start + feat_h * feat_w
         labels[:, start:end] = level_labels
         bbox_targets[:, start:end] = dist
         start = end
