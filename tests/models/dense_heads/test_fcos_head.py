@@ -209,3 +209,41 @@ def test_layers_conv_bias_and_refusals():
     assert build_head(norm_cfg=None).cls_convs[0].conv.bias is not None  # 'auto'
     with pytest.raises(Exception, match='dcn_on_last_conv'):
         build_head(dcn_on_last_conv=True)
+
+
+def test_loss_equals_hand_computation():
+    """The three losses from the reference targets, written out: sigmoid focal loss
+    (torchvision's) over all points / positives, ``-log IoU`` of the decoded boxes
+    weighted by the centerness targets / their sum, centerness cross-entropy / positives."""
+    from torchvision.ops import box_iou, sigmoid_focal_loss
+    g = torch.Generator().manual_seed(3)
+    gts = [random_gts(g, n) for n in (6, 3)]
+    head = build_head(center_sampling=True, norm_on_bbox=True)
+    torch.manual_seed(0)
+    cls, reg, ctr = head([torch.randn(2, 8, h, w) for h, w in FEATMAPS])
+    losses = head.loss(cls, reg, ctr, [b for b, _ in gts], [lb for _, lb in gts], [{}, {}])
+    points, strides, ranges = reference_points()
+    flat = [torch.cat([m[i].reshape(m.size(1), -1).t() for m in maps]) for maps in (cls, reg, ctr)
+            for i in range(2)]
+    cls_all, reg_all, ctr_all = torch.cat(flat[0:2]), torch.cat(flat[2:4]), torch.cat(flat[4:6])
+    refs = [reference_targets(points, strides, ranges, b, lb, True, 1.5, True) for b, lb in gts]
+    labels = torch.cat([r[0] for r in refs])
+    targets = torch.cat([r[1] for r in refs])
+    pos = labels < NUM_CLASSES
+    num_pos = pos.sum().float()
+    one_hot = torch.nn.functional.one_hot(labels, NUM_CLASSES + 1)[:, :NUM_CLASSES].float()
+    focal = sigmoid_focal_loss(cls_all, one_hot, alpha=0.25, gamma=2.0, reduction='sum')
+    torch.testing.assert_close(losses['loss_cls'], focal / num_pos)
+    t = targets[pos]
+    centerness = torch.sqrt(t[:, [0, 2]].min(1).values / t[:, [0, 2]].max(1).values
+                            * t[:, [1, 3]].min(1).values / t[:, [1, 3]].max(1).values)
+    pts = points.repeat(2, 1)[pos]
+    p = reg_all[pos]
+
+    def decode(d):
+        return torch.cat([pts - d[:, :2], pts + d[:, 2:]], 1)
+    iou = box_iou(decode(p), decode(t)).diagonal().clamp(min=1e-6)
+    torch.testing.assert_close(losses['loss_bbox'],
+                               (-iou.log() * centerness).sum() / centerness.sum())
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(ctr_all[pos, 0], centerness)
+    torch.testing.assert_close(losses['loss_centerness'], bce)
