@@ -162,6 +162,9 @@ def test_decoding_equals_per_image_decode_and_batched_nms():
     with torch.no_grad():
         outs = head(feats)
         got = head.get_bboxes(*outs, img_metas=metas, rescale=True)
+        for (dets, labels), (dets2, labels2) in zip(got, head.simple_test(feats, metas),
+                                                    strict=True):
+            assert torch.equal(dets, dets2) and torch.equal(labels, labels2)
     total = 0
     for i, (dets, labels) in enumerate(got):
         want_dets, want_labels = reference_detections(*outs, shapes[i], TEST_CFG, i)
