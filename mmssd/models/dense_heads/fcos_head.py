@@ -172,10 +172,11 @@ class FCOSHead(AnchorFreeHead):
         mlvl_points = self.get_points(featmap_sizes, cls_scores[0].device)
         targets = self.get_targets(mlvl_points, featmap_sizes, gt_bboxes, gt_labels)
         batch_size = cls_scores[0].size(0)
+        # float32 losses under mixed precision, as AnchorHead
         flat_cls = levels_to_batch(cls_scores, self.cls_out_channels).reshape(
-            -1, self.cls_out_channels)
-        flat_bbox = levels_to_batch(bbox_preds, 4).reshape(-1, 4)
-        flat_centerness = levels_to_batch(centernesses, 1).reshape(-1)
+            -1, self.cls_out_channels).float()
+        flat_bbox = levels_to_batch(bbox_preds, 4).reshape(-1, 4).float()
+        flat_centerness = levels_to_batch(centernesses, 1).reshape(-1).float()
         labels = targets.labels.reshape(-1)
         pos_inds = (labels < self.num_classes).nonzero().reshape(-1)
         num_pos = reduce_mean(flat_cls.new_tensor(float(pos_inds.numel()))).clamp(min=1.0)
