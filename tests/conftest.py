@@ -38,6 +38,7 @@ TRAINED_RUNS: dict[str, Callable[[Path], None]] = {
     'faster_rcnn_run': trained.train_faster_rcnn_short,
     'retinanet_run': trained.train_retinanet_short,
     'demo_run': trained.train_demo_overfit,
+    'fcos_run': trained.train_fcos_short,
 }
 
 
@@ -85,6 +86,12 @@ def cascade_rcnn_run(tmp_path_factory) -> trained.TrainedRun:
 def retinanet_run(tmp_path_factory) -> trained.TrainedRun:
     """RetinaNet's short demo run (:func:`tests.helpers.trained.train_retinanet_short`)."""
     return trained.load_run(_trained_folder(tmp_path_factory, 'retinanet_run'))
+
+
+@pytest.fixture(scope='session')
+def fcos_run(tmp_path_factory) -> trained.TrainedRun:
+    """FCOS's short demo run (:func:`tests.helpers.trained.train_fcos_short`)."""
+    return trained.load_run(_trained_folder(tmp_path_factory, 'fcos_run'))
 
 
 @pytest.fixture

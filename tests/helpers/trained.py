@@ -9,7 +9,8 @@ turns each into a fixture. What each run is for:
   for the tools and demos that draw, export or evaluate a model's detections.
 - :func:`train_ssdlite_short` (``ssdlite_run``), :func:`train_faster_rcnn_short`
   (``faster_rcnn_run``), :func:`train_cascade_rcnn_short` (``cascade_rcnn_run``),
-  :func:`train_retinanet_short` (``retinanet_run``): shortened runs of the demo configs
+  :func:`train_retinanet_short` (``retinanet_run``), :func:`train_fcos_short`
+  (``fcos_run``): shortened runs of the demo configs
   on generated demo data (``ssdlite_run`` on its Pascal VOC layout, with the COCO layout
   of the same images beside it), whose tests check that each architecture learns and then
   use the checkpoint through the tools.
@@ -207,3 +208,10 @@ def train_retinanet_short(folder: Path) -> None:
     """``retinanet_run``: RetinaNet (ResNet-18 + FPN), 240 images, batch 8, 6 epochs (180
     iterations), validated on 48 images at the end."""
     _train_short(folder, REPO / 'configs/retinanet/retinanet_r18_fpn_8e_demo.py', 6, 240, 48)
+
+
+def train_fcos_short(folder: Path) -> None:
+    """``fcos_run``: the FCOS demo config (ResNet-18 + FPN + FCOSHead), 8 images, batch 8,
+    2 epochs (2 iterations each: GroupSampler), validated on 4 images at the end: enough
+    to see the loss fall, within the test-time budget (about 9 s on 2 loaded cores)."""
+    _train_short(folder, REPO / 'configs/demo/fcos_r18_fpn_demo.py', 2, 8, 4)

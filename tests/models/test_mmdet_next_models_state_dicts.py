@@ -1,4 +1,4 @@
-"""Swin and ResNeXt detectors built from the shipped configs match mmdetection: state-dict
+"""Swin, ResNeXt and FCOS detectors built from the shipped configs match mmdetection: state-dict
 keys, shapes, per-part parameter counts; mmdetection checkpoints load strictly."""
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ CONFIGS = {name: f'configs/{folder}/{name}.py' for folder, name in [
     ('swin', 'cascade_rcnn_swin-t-p4-w7_fpn_1x_coco'),
     ('swin', 'retinanet_swin-t-p4-w7_fpn_1x_coco'),
     ('resnext', 'faster_rcnn_x101_32x4d_fpn_1x_coco'),
+    ('fcos', 'fcos_r50_caffe_fpn_gn-head_1x_coco'),
 ]}
 PARTS = ('backbone', 'neck', 'rpn_head', 'roi_head', 'bbox_head')
 
