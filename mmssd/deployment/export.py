@@ -9,6 +9,7 @@ from a Python function, which the TorchScript exporter does through
 """
 from __future__ import annotations
 
+import io
 import json
 import warnings
 
@@ -58,33 +59,43 @@ def export_onnx(detector: nn.Module, img: torch.Tensor, img_shape: torch.Tensor,
     if dynamic:
         axes = {'img': {0: 'batch', 2: 'height', 3: 'width'}, 'img_shape': {0: 'batch'},
                 'dets': {0: 'batch'}, 'labels': {0: 'batch'}}
+    buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter('ignore')  # legacy-exporter deprecation and tracer notes
-        torch.onnx.export(wrapper, (img, img_shape), output_file, dynamo=False,
+        torch.onnx.export(wrapper, (img, img_shape), buffer, dynamo=False,
                           opset_version=opset, input_names=['img', 'img_shape'],
                           output_names=['dets', 'labels'], do_constant_folding=True,
                           dynamic_axes=axes)
-    add_metadata(output_file, dict(metadata or {}, opset=opset, dynamic=dynamic,
-                                   max_per_img=wrapper.max_per_img))
+    save_with_metadata(buffer.getvalue(), output_file,
+                       dict(metadata or {}, opset=opset, dynamic=dynamic,
+                            max_per_img=wrapper.max_per_img))
     return wrapper
 
 
-def add_metadata(path: str, metadata: dict) -> None:
-    """Store ``metadata`` (values as JSON) in the ONNX model's ``metadata_props``."""
+def save_with_metadata(model_bytes: bytes, path: str, metadata: dict) -> None:
+    """Write the serialized ONNX model to ``path`` with ``metadata`` (values as JSON) in
+    its ``metadata_props``.
+
+    The entries are serialized alone and appended: protobuf merges a message's
+    concatenated encodings (repeated fields add up), which spares parsing and
+    re-serializing the hundreds of MB of an R50 model's weights.
+    """
     import onnx
 
-    proto = onnx.load(path)
+    extra = onnx.ModelProto()
     for key, value in metadata.items():
-        entry = proto.metadata_props.add()
+        entry = extra.metadata_props.add()
         entry.key, entry.value = key, json.dumps(value)
-    onnx.save(proto, path)
+    with open(path, 'wb') as f:
+        f.write(model_bytes)
+        f.write(extra.SerializeToString())
 
 
-def read_metadata(path: str) -> dict:
-    """The ``metadata_props`` of an ONNX file, JSON values decoded."""
-    import onnx
-
-    return {p.key: json.loads(p.value) for p in onnx.load(path).metadata_props}
+def read_metadata(session) -> dict:
+    """The metadata of an onnxruntime session's model (``metadata_props``), JSON values
+    decoded."""
+    return {key: json.loads(value)
+            for key, value in session.get_modelmeta().custom_metadata_map.items()}
 
 
 def graph_op_types(path: str) -> dict[str, set[str]]:

@@ -3,7 +3,8 @@
 :class:`ONNXRuntimeDetector` takes what the test pipeline makes (``img (B, 3, H, W)``
 and B meta dicts) and returns, per image, a list over classes of float32 ``(n, 5)``
 arrays ``[x1, y1, x2, y2, score]`` in original image pixels, as ``model.simple_test``
-does, so evaluation, drawing and the demos run on it unchanged.
+does, so evaluation, drawing and the demos run on it unchanged;
+:class:`ONNXRuntimeModel` is the same as an mmengine model, for the test runner.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from mmengine.model import BaseModel
 from torch import Tensor
 
 from mmssd.models.utils import bbox2result, scale_factors_tensor
@@ -44,7 +46,7 @@ class ONNXRuntimeDetector:
             options.intra_op_num_threads = num_threads
         self.session = ort.InferenceSession(onnx_file, options,
                                             providers=['CPUExecutionProvider'])
-        meta = read_metadata(onnx_file)
+        meta = read_metadata(self.session)
         self.CLASSES = tuple(meta.get('classes') or ())
         self.is_rpn = bool(meta.get('is_rpn', False))
         self.input_shape = None if meta.get('dynamic', True) else meta.get('input_shape')
@@ -89,3 +91,30 @@ class ONNXRuntimeDetector:
             raise ValueError('an ONNX model runs mode="predict" on one (B, 3, H, W) batch '
                              '(no test-time augmentation, no training)')
         return self.simple_test(img, img_metas)
+
+
+class ONNXRuntimeModel(BaseModel):
+    """An :class:`ONNXRuntimeDetector` as an mmengine model, so that the test runner
+    (``Runner.test``: dataloader, evaluators, ``ShowResultsHook``) runs it exactly as it
+    runs a PyTorch detector (``tools/deployment/test.py``).
+
+    Args:
+        onnx_file: the exported file.
+        num_threads: onnxruntime's intra-op threads (0: its default).
+    """
+
+    def __init__(self, onnx_file: str, num_threads: int = 0) -> None:
+        super().__init__()
+        self.runtime = ONNXRuntimeDetector(onnx_file, num_threads)
+        self.CLASSES = self.runtime.CLASSES
+
+    def forward(self, img: Tensor | list, img_metas: Sequence, mode: str = 'predict',
+                **kwargs) -> list:
+        """``mode='predict'`` of one augmentation: :meth:`ONNXRuntimeDetector.simple_test`."""
+        if mode != 'predict':
+            raise ValueError(f"an ONNX model only predicts (mode='predict'), got {mode!r}")
+        if not isinstance(img, Tensor):
+            raise ValueError('an ONNX model runs one augmentation per image; the test '
+                             'pipeline makes several (MultiScaleFlipAug with several scales '
+                             'or flip=True): set it to one')
+        return self.runtime.simple_test(img, list(img_metas))

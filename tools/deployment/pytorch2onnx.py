@@ -25,6 +25,7 @@ import os.path as osp
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmengine.config import Config
 
 from mmssd.apis import init_detector
 from mmssd.apis.inference import build_test_pipeline, load_image
@@ -87,13 +88,17 @@ def preprocess(model: torch.nn.Module, images: list) -> tuple[torch.Tensor, list
     return img, list(metas)
 
 
-def static_input(img: torch.Tensor, shape: list[int], divisor: int) -> torch.Tensor:
-    """``img`` zero-padded to ``shape``, after checking ``shape`` against the stride."""
+def check_divisible(shape: list[int], divisor: int) -> None:
+    """Refuse a static ``--shape`` that is not a multiple of the model's stride."""
     if shape[0] % divisor or shape[1] % divisor:
         raise SystemExit(f'--shape {shape[0]} {shape[1]} is not divisible by the model\'s '
                          f'stride {divisor} (the test pipeline\'s Pad size_divisor); use '
                          f'{-(-shape[0] // divisor) * divisor} {-(-shape[1] // divisor) * divisor}'
                          ' or --dynamic-export')
+
+
+def static_input(img: torch.Tensor, shape: list[int]) -> torch.Tensor:
+    """``img (1, 3, h, w)`` zero-padded to ``shape`` ``[H, W]``."""
     if img.shape[2] > shape[0] or img.shape[3] > shape[1]:
         raise SystemExit(f'the test pipeline makes a {img.shape[2]}x{img.shape[3]} input of '
                          f'the image, larger than --shape {shape[0]} {shape[1]}; give a '
@@ -108,12 +113,18 @@ def shapes_of(metas: list[dict]) -> torch.Tensor:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    model = init_detector(args.config, args.checkpoint, device='cpu',
-                          cfg_options=args.cfg_options)
+    if not osp.isfile(args.config):
+        raise SystemExit(f'config file {args.config} does not exist')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    divisor = pipeline_size_divisor(list(cfg.data.test.pipeline))
+    if args.shape is not None:
+        check_divisible(args.shape, divisor)
+    model = init_detector(cfg, args.checkpoint, device='cpu')
     img, metas = preprocess(model, [args.input_img])
     if args.shape is not None:
-        divisor = pipeline_size_divisor(list(model.cfg.data.test.pipeline))
-        img = static_input(img, args.shape, divisor)
+        img = static_input(img, args.shape)
     metadata = dict(classes=list(model.CLASSES), input_shape=list(img.shape[2:]),
                     is_rpn=isinstance(model, RPN), config=osp.basename(args.config))
     try:
