@@ -20,6 +20,7 @@ boxes within 1e-2 px, scores within 1e-4, ties at the ``max_per_img`` cut tolera
 from __future__ import annotations
 
 import argparse
+import os
 import os.path as osp
 
 import numpy as np
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> dict:
         img = static_input(img, args.shape)
     metadata = dict(classes=list(model.CLASSES), input_shape=list(img.shape[2:]),
                     is_rpn=isinstance(model, RPN), config=osp.basename(args.config))
+    os.makedirs(osp.dirname(osp.abspath(args.output_file)), exist_ok=True)
     try:
         export_onnx(model, img, shapes_of(metas), args.output_file, args.opset,
                     args.dynamic_export, metadata)
