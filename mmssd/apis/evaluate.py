@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from mmengine.config import Config
+from torch import nn
 
 from mmssd.engine import close_distributed, translate_test_config
 from mmssd.utils import register_all_modules
@@ -12,7 +13,7 @@ from .runner_factory import make_runner
 def evaluate_detector(cfg: Config, checkpoint: str, metric_options: dict | None = None,
                   out: str | None = None, evaluate: bool = True,
                   show_dir: str | None = None, show_score_thr: float = 0.3,
-                  show_gt: bool = False) -> dict:
+                  show_gt: bool = False, model: nn.Module | None = None) -> dict:
     """Run ``checkpoint`` on ``data.test`` and return the metrics (the runner is set up by
     :func:`mmssd.engine.translate_test_config`).
 
@@ -26,6 +27,9 @@ def evaluate_detector(cfg: Config, checkpoint: str, metric_options: dict | None 
             (:class:`mmssd.engine.hooks.ShowResultsHook`).
         show_score_thr: smallest score drawn in ``show_dir`` images.
         show_gt: also draw the ground truth (white) in ``show_dir`` images.
+        model: run this model instead of the config's with ``checkpoint``'s weights (an
+            :class:`mmssd.deployment.ONNXRuntimeModel`: ``checkpoint`` is then its file,
+            named in the logs, and nothing is loaded).
 
     Raises:
         ValueError: nothing to do (``evaluate=False`` without ``out`` or ``show_dir``).
@@ -34,6 +38,10 @@ def evaluate_detector(cfg: Config, checkpoint: str, metric_options: dict | None 
     setup = translate_test_config(cfg, checkpoint, metric_options, out=out, evaluate=evaluate,
                                   show_dir=show_dir, show_score_thr=show_score_thr,
                                   show_gt=show_gt)
+    if model is not None:
+        args = setup.runner_args
+        args.update(model=model, load_from=None, custom_hooks=[
+            hook for hook in args['custom_hooks'] if hook['type'] != 'CheckpointMatchHook'])
     runner = make_runner(setup, cfg)
     metrics = runner.test()
     close_distributed()

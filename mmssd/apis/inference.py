@@ -1,6 +1,8 @@
 """Build a detector from a config (and checkpoint) and run it on images.
 
-``init_detector`` -> a model in eval mode carrying ``model.cfg`` and ``model.CLASSES``;
+``init_detector`` -> a model in eval mode carrying ``model.cfg`` and ``model.CLASSES``
+(``init_onnx_detector``, or ``init_detector`` given an ``.onnx`` file: the same on
+onnxruntime);
 ``inference_detector(model, imgs)`` -> per image, a list over classes of float32
 ``(n, 5)`` arrays ``[x1, y1, x2, y2, score]`` in the pixels of the given image.
 """
@@ -90,7 +92,8 @@ def init_detector(config: str | Config, checkpoint: str | None = None, device: s
 
     Args:
         config: config file path or a loaded :class:`mmengine.config.Config`.
-        checkpoint: weights to load (safe ``weights_only`` loading); ``None`` keeps
+        checkpoint: weights to load (safe ``weights_only`` loading), or an ``.onnx`` file
+            (:func:`init_onnx_detector`: the model runs on onnxruntime); ``None`` keeps
             PyTorch's default initialisation (``init_cfg`` is not applied, so nothing is
             downloaded), which is enough for shape checks, FLOP counts and export tests.
         device: where the model lives, e.g. ``'cpu'`` or ``'cuda:0'``.
@@ -105,6 +108,8 @@ def init_detector(config: str | Config, checkpoint: str | None = None, device: s
             tensors or has them in another shape (another model or class count); the
             message names the keys and shapes.
     """
+    if checkpoint is not None and str(checkpoint).endswith('.onnx'):
+        return init_onnx_detector(config, checkpoint, device, cfg_options)
     register_all_modules()
     install_checkpointing()
     cfg = _as_config(config, cfg_options)
@@ -122,6 +127,36 @@ def init_detector(config: str | Config, checkpoint: str | None = None, device: s
     model.to(device)
     model.eval()
     return model
+
+
+def init_onnx_detector(config: str | Config, onnx_file: str, device: str = 'cpu',
+                       cfg_options: dict | None = None) -> nn.Module:
+    """An exported ONNX file (``tools/deployment/pytorch2onnx.py``) as a detector that
+    :func:`inference_detector`, sliced inference, ``show_result_pyplot`` and the demos
+    use as they use :func:`init_detector`'s: it runs on onnxruntime's CPU provider.
+
+    Args:
+        config: the config the file was exported from (its test pipeline makes the
+            inputs).
+        onnx_file: the ``.onnx`` file.
+        device: must be ``'cpu'``.
+        cfg_options: overrides merged into the config first.
+
+    Returns:
+        A :class:`mmssd.deployment.ONNXRuntimeModel` with ``cfg`` and ``CLASSES`` (the
+        file's class names, else the config's).
+    """
+    from mmssd.deployment import ONNXRuntimeModel
+
+    if not str(device).startswith('cpu'):
+        raise ValueError(f'ONNX models run on onnxruntime\'s CPU provider; got device '
+                         f'{device!r} (use cpu)')
+    register_all_modules()
+    cfg = _as_config(config, cfg_options)
+    model = ONNXRuntimeModel(onnx_file)
+    model.cfg = cfg
+    model.CLASSES = model.CLASSES or _class_names(cfg, None)
+    return model.eval()
 
 
 def build_test_pipeline(cfg: Config) -> Compose:
@@ -169,7 +204,8 @@ def inference_detector(model: nn.Module, imgs: ImageInput | Sequence[ImageInput]
     if not images:
         return []
     pipeline = build_test_pipeline(model.cfg)
-    device = next(model.parameters()).device
+    # a model without parameters (an ONNX model) takes its inputs on the CPU
+    device = next(model.parameters(), torch.zeros(0)).device
     step = batch_size or len(images)
     results: list[DetResult] = []
     for start in range(0, len(images), step):

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from mmssd.registry import MODELS, TASK_UTILS
 
 from ..test_time_augs.aug_test import dense_aug_bboxes
-from ..utils import bbox2result, pad_instances, reduce_mean
+from ..utils import bbox2result, img_shapes_tensor, pad_instances, reduce_mean
 from ..utils.cfg_keys import build_checked, check_cfg_keys, check_nms_cfg, require_cfg_key
 from ..utils.mlvl_outputs import level_topk, levels_to_batch, take_rows
 from ..utils.multiclass_nms import dense_detections
@@ -162,7 +162,10 @@ class AnchorHead(BaseModule):
     def get_anchors(self, featmap_sizes: Sequence[tuple[int, int]],
                     device: torch.device | str = 'cpu',
                     dtype: torch.dtype = torch.float32) -> list[Tensor]:
-        """Per level anchors ``(H_l * W_l * A_l, 4)``, shared by all images (cached)."""
+        """Per level anchors ``(H_l * W_l * A_l, 4)``, shared by all images (cached; not
+        while tracing, where the sizes are tensors of the traced input's shape)."""
+        if torch.jit.is_tracing():
+            return self.prior_generator.grid_priors(featmap_sizes, dtype=dtype, device=device)
         key = (tuple(tuple(int(s) for s in size) for size in featmap_sizes), str(device), dtype)
         if self._anchor_cache is None or self._anchor_cache[0] != key:
             anchors = self.prior_generator.grid_priors(key[0], dtype=dtype, device=device)
@@ -317,7 +320,7 @@ class AnchorHead(BaseModule):
         batch_size = cls_scores[0].size(0)
         featmap_sizes = [score.shape[-2:] for score in cls_scores]
         mlvl_anchors = self.get_anchors(featmap_sizes, cls_scores[0].device)
-        img_shapes = mlvl_anchors[0].new_tensor([meta['img_shape'][:2] for meta in img_metas])
+        img_shapes = img_shapes_tensor(img_metas, mlvl_anchors[0])
         mlvl_bboxes, mlvl_scores, level_ids = [], [], []
         for level, (cls_score, bbox_pred, anchors) in enumerate(
                 zip(cls_scores, bbox_preds, mlvl_anchors, strict=True)):

@@ -130,7 +130,9 @@ class AnchorGenerator:
                                  device: torch.device | str = 'cpu') -> Tensor:
         """Anchors ``(H * W * A, 4)`` of one level, ordered ``(H, W, A)``."""
         base_anchors = self.base_anchors[level_idx].to(device=device, dtype=dtype)
-        feat_h, feat_w = int(featmap_size[0]), int(featmap_size[1])
+        feat_h, feat_w = featmap_size[0], featmap_size[1]
+        if not torch.jit.is_tracing():  # traced: sizes stay tensors, the grid follows the input
+            feat_h, feat_w = int(feat_h), int(feat_w)
         stride_w, stride_h = self.strides[level_idx]
         shift_x = torch.arange(0, feat_w, device=device).to(dtype) * stride_w
         shift_y = torch.arange(0, feat_h, device=device).to(dtype) * stride_h

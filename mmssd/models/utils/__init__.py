@@ -7,8 +7,8 @@ from .ckpt_convert import adapt_swin_state_dict, swin_converter
 from .multiclass_nms import multiclass_nms
 from .padding import pad_instances
 from .reduce_mean import reduce_mean
-from .scale_factors import scale_factors_tensor
+from .scale_factors import BatchImgShapes, img_shapes_tensor, scale_factors_tensor
 
-__all__ = ['adapt_swin_state_dict', 'bbox2result', 'bbox2roi', 'check_cfg_keys',
-           'multiclass_nms', 'pad_instances', 'reduce_mean', 'roi2bbox', 'scale_factors_tensor',
-           'swin_converter']
+__all__ = ['BatchImgShapes', 'adapt_swin_state_dict', 'bbox2result', 'bbox2roi',
+           'check_cfg_keys', 'img_shapes_tensor', 'multiclass_nms', 'pad_instances',
+           'reduce_mean', 'roi2bbox', 'scale_factors_tensor', 'swin_converter']

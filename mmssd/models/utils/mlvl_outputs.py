@@ -25,10 +25,15 @@ def level_topk(scores: Tensor, nms_pre: int) -> Tensor | None:
     foreground score among one level's ``scores (B, n, C + 1)`` (background last), or None
     when ``nms_pre <= 0`` or the level holds no more than ``nms_pre`` (all kept).
 
-    The per-level pre-NMS selection of post-processing, shared by
-    :meth:`~mmssd.models.dense_heads.AnchorHead.mlvl_topk_decode` and the exported models'
-    post-step (:func:`mmssd.deployment.postprocess_detections`).
+    The per-level pre-NMS selection of post-processing, used by
+    :meth:`~mmssd.models.dense_heads.AnchorHead.mlvl_topk_decode` in eager runs and in the
+    exported graphs (:mod:`mmssd.deployment`). While tracing, the number of candidates is
+    a tensor of the traced input's shape: the top-k always stays in the graph, with
+    ``k = min(nms_pre, n)`` computed in it.
     """
+    if nms_pre > 0 and torch.jit.is_tracing():
+        k = torch.clamp(torch._shape_as_tensor(scores)[1], max=nms_pre)
+        return scores[..., :-1].amax(dim=-1).topk(k, dim=1).indices
     if 0 < nms_pre < scores.size(1):
         # amax: the values of max(...).values, cheaper
         return scores[..., :-1].amax(dim=-1).topk(nms_pre, dim=1).indices

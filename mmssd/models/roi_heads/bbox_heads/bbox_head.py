@@ -18,7 +18,7 @@ from mmssd.registry import MODELS, TASK_UTILS
 
 from ...task_modules import SamplingResult
 from ...task_modules.delta_xywh_bbox_coder import clip_bboxes
-from ...utils import multiclass_nms, scale_factors_tensor
+from ...utils import img_shapes_tensor, multiclass_nms, scale_factors_tensor
 from ...utils.cfg_keys import build_checked
 
 
@@ -307,8 +307,7 @@ class BBoxHead(BaseModule):
             shapes = rois.new_tensor([[float(s) for s in img_metas['img_shape'][:2]]])
             img_inds = rois.new_zeros(rois.size(0), dtype=torch.long)
         else:
-            shapes = rois.new_tensor([[float(s) for s in m['img_shape'][:2]]
-                                      for m in img_metas])
+            shapes = img_shapes_tensor(img_metas, rois)
             img_inds = (rois[:, 0].long() if rois.size(1) == 5
                         else rois.new_zeros(rois.size(0), dtype=torch.long))
         deltas = bbox_pred.view(bbox_pred.size(0), -1, 4)

@@ -148,6 +148,13 @@ class SingleRoIExtractor(BaseModule):
             rois = rois.to(feats[0].dtype)
         if target_lvls is None:
             return self.roi_layers[0](feats[0], rois)
+        if torch.jit.is_tracing():
+            # exported graphs: which level a RoI reads is data, so every level pools every
+            # RoI and a mask keeps its own level's features (no data-dependent branch)
+            for level, (feat, layer) in enumerate(zip(feats, self.roi_layers, strict=True)):
+                mask = (target_lvls == level).to(roi_feats.dtype)[:, None, None, None]
+                roi_feats = roi_feats + layer(feat, rois).to(roi_feats.dtype) * mask
+            return roi_feats
         for level, (feat, layer) in enumerate(zip(feats, self.roi_layers, strict=True)):
             inds = (target_lvls == level).nonzero(as_tuple=True)[0]
             if inds.numel() > 0:
