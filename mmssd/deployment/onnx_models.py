@@ -88,7 +88,8 @@ class DenseOnnxModel(nn.Module):
     ``forward(img (B, 3, H, W), img_shape (B, 2))`` -> ``dets (B, M, 5)``, ``labels (B, M)``
     (module docstring): the detector's ``forward_dense``, the head's
     ``mlvl_topk_decode(*outs, img_metas, nms_pre)`` with ``img_metas`` a
-    :class:`~mmssd.models.utils.BatchImgShapes`, then :func:`multiclass_nms_padded` with the
+    :class:`~mmssd.models.utils.BatchImgShapes` (a fourth output, when the head gives one,
+    holds score factors such as centerness), then :func:`multiclass_nms_padded` with the
     head's ``test_cfg``. An RPN gives its proposals (labels all 0).
 
     Args:
@@ -115,9 +116,15 @@ class DenseOnnxModel(nn.Module):
         if self.is_rpn:
             dets = rpn_proposals(head, outs, metas, head.test_proposal_cfg)
             return dets, torch.zeros_like(dets[..., 0], dtype=torch.long)
-        bboxes, scores, _ = head.mlvl_topk_decode(*outs, metas,
-                                                  head.test_cfg.get('nms_pre', -1))
-        return multiclass_nms_padded(bboxes, scores[..., :-1], *self.nms)
+        decoded = head.mlvl_topk_decode(*outs, metas, head.test_cfg.get('nms_pre', -1))
+        bboxes, scores = decoded[0], decoded[1][..., :-1]
+        score_thr, iou_threshold, max_per_img = self.nms
+        if len(decoded) > 3:  # score factors (B, n), e.g. FCOS's centerness: as multiclass_nms,
+            # applied to the candidates above score_thr, before NMS
+            scores = torch.where(scores > score_thr, scores * decoded[3][..., None],
+                                 torch.zeros_like(scores))
+            score_thr = 0.0
+        return multiclass_nms_padded(bboxes, scores, score_thr, iou_threshold, max_per_img)
 
 
 class TwoStageOnnxModel(nn.Module):

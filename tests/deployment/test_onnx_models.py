@@ -42,6 +42,10 @@ MODELS = {
                           'model.test_cfg.rpn.max_per_img': 100,
                          'model.test_cfg.rcnn.score_thr': 0.01}, (128, 160), (160, 192),
                          [(160, 170), (130, 192)]),
+    # the dense heads of issue 24, at demo size (their export path is the one above)
+    'fcos_r18': ('configs/demo/fcos_r18_fpn_demo.py',
+                 {'model.test_cfg.nms_pre': 200, 'model.test_cfg.score_thr': 0.001},
+                 (128, 160), (160, 192), [(160, 170), (130, 192)]),
 }
 
 

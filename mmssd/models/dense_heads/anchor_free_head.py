@@ -175,7 +175,10 @@ class AnchorFreeHead(BaseModule):
     def get_points(self, featmap_sizes: Sequence[tuple[int, int]],
                    device: torch.device | str = 'cpu',
                    dtype: torch.dtype = torch.float32) -> list[Tensor]:
-        """Per level the points ``(H_l * W_l, 2)`` ``[x, y]``, shared by all images (cached)."""
+        """Per level the points ``(H_l * W_l, 2)`` ``[x, y]``, shared by all images (cached;
+        not while tracing, where the sizes are tensors of the traced input's shape)."""
+        if torch.jit.is_tracing():
+            return self.prior_generator.grid_priors(featmap_sizes, dtype, device)
         key = (tuple(tuple(int(s) for s in size) for size in featmap_sizes), str(device), dtype)
         if self._points_cache is None or self._points_cache[0] != key:
             self._points_cache = (key, self.prior_generator.grid_priors(key[0], dtype, device))

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from mmssd.registry import MODELS
 
-from ..utils import pad_instances, reduce_mean
+from ..utils import img_shapes_tensor, pad_instances, reduce_mean
 from ..utils.cfg_keys import invalid_cfg_value
 from ..utils.mlvl_outputs import level_topk, levels_to_batch, take_rows
 from ..utils.multiclass_nms import dense_detections
@@ -209,7 +209,7 @@ class FCOSHead(AnchorFreeHead):
         """
         featmap_sizes = [tuple(score.shape[-2:]) for score in cls_scores]
         mlvl_points = self.get_points(featmap_sizes, cls_scores[0].device)
-        img_shapes = mlvl_points[0].new_tensor([meta['img_shape'][:2] for meta in img_metas])
+        img_shapes = img_shapes_tensor(img_metas, mlvl_points[0])
         mlvl_bboxes, mlvl_scores, mlvl_centerness, level_ids = [], [], [], []
         for level, (cls_score, bbox_pred, centerness, points) in enumerate(
                 zip(cls_scores, bbox_preds, centernesses, mlvl_points, strict=True)):

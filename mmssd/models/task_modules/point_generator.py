@@ -43,7 +43,9 @@ class MlvlPointGenerator:
                                  with_stride: bool = False) -> Tensor:
         """Points ``(H * W, 2)`` ``[x, y]`` of one level, ordered ``(H, W)``; with
         ``with_stride`` ``(H * W, 4)`` ``[x, y, stride_w, stride_h]``."""
-        feat_h, feat_w = int(featmap_size[0]), int(featmap_size[1])
+        feat_h, feat_w = featmap_size[0], featmap_size[1]
+        if not torch.jit.is_tracing():  # traced: sizes stay tensors, the grid follows the input
+            feat_h, feat_w = int(feat_h), int(feat_w)
         stride_w, stride_h = self.strides[level_idx]
         shift_x = (torch.arange(feat_w, device=device) + self.offset) * stride_w
         shift_y = (torch.arange(feat_h, device=device) + self.offset) * stride_h
