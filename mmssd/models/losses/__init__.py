@@ -1,14 +1,14 @@
 """Losses (registered in ``MODELS``) and their functional forms."""
 from .cross_entropy_loss import CrossEntropyLoss, binary_cross_entropy, cross_entropy
 from .focal_loss import FocalLoss, sigmoid_focal_loss
-from .hard_negative_mining import hard_negative_sum
-from .iou_loss import GIoULoss, giou_loss
 from .gfocal_loss import (
     DistributionFocalLoss,
     QualityFocalLoss,
     distribution_focal_loss,
     quality_focal_loss,
 )
+from .hard_negative_mining import hard_negative_sum
+from .iou_loss import GIoULoss, giou_loss
 from .l1_loss import L1Loss, l1_loss
 from .smooth_l1_loss import SmoothL1Loss, smooth_l1_loss
 from .utils import reduce_loss, weight_reduce_loss
