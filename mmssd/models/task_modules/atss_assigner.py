@@ -33,6 +33,30 @@ def centers(bboxes: Tensor) -> Tensor:
                         (bboxes[..., 1] + bboxes[..., 3]) / 2.0], dim=-1)
 
 
+def nearest(sq_dist: Tensor, k: int) -> Tensor:
+    """Indices ``(T, k)`` of the ``k`` smallest distances ``sqrt(sq_dist)`` of each row of
+    ``sq_dist (T, n)`` (squared distances, non-negative or infinite), the lower index first
+    among equal distances (``torch.topk`` leaves that order open).
+
+    The top-k runs on the squared distances (same order, no square root of the whole
+    matrix); a row whose ``k``-th and ``k+1``-th distances are equal (after the square
+    root, as mmdetection compares them) is resolved by a top-k over int64 keys
+    ``float bits << b | index`` (non-negative floats order as their bits).
+    """
+    if k >= sq_dist.size(1):
+        return torch.arange(sq_dist.size(1), device=sq_dist.device).expand(sq_dist.size(0), -1)
+    values, inds = sq_dist.topk(k + 1, dim=1, largest=False, sorted=True)
+    inds = inds[:, :k]
+    tied = (values[:, k - 1].sqrt() == values[:, k].sqrt()).nonzero(as_tuple=True)[0]
+    if tied.numel():
+        shift = max(int(sq_dist.size(1) - 1).bit_length(), 1)
+        keys = (sq_dist[tied].sqrt().view(torch.int32).long() << shift) | torch.arange(
+            sq_dist.size(1), device=sq_dist.device)
+        inds = inds.index_put((tied,), keys.topk(k, dim=1, largest=False).values
+                              & ((1 << shift) - 1))
+    return inds
+
+
 @TASK_UTILS.register_module()
 class ATSSAssigner:
     """Assign priors by adaptive training sample selection (mmdetection 2.x semantics).
@@ -153,8 +177,7 @@ class ATSSAssigner:
     def _candidates(self, bboxes: Tensor, gts: Tensor, num_level_bboxes: Sequence[int],
                     ignored: Tensor | None) -> Tensor:
         """``(T, K)`` prior indices: per level each ground truth's ``min(topk, N_l)``
-        priors of nearest centre, the lower index first among equal distances (a topk over
-        int64 keys ``float bits << b | index``: non-negative floats order as their bits).
+        priors of nearest centre, the lower index first among equal distances.
         ``ignored (T, N)``: priors never taken while others remain (infinite distance)."""
         prior_centers, gt_centers = centers(bboxes), centers(gts)
         out, start = [], 0
@@ -162,15 +185,14 @@ class ATSSAssigner:
             if size == 0:
                 continue
             level = prior_centers[start:start + size]
-            dist = (level[None, :, :] - gt_centers[:, None, :]).pow(2).sum(-1).sqrt()
+            # (T, N_l) squared distances, without (T, N_l, 2) intermediates
+            dist = level[None, :, 0] - gt_centers[:, None, 0]
+            dist.mul_(dist)
+            dy = level[None, :, 1] - gt_centers[:, None, 1]
+            dist.add_(dy.mul_(dy))
             if ignored is not None:
-                dist = dist.masked_fill(ignored[:, start:start + size], float('inf'))
-            shift = max(int(size - 1).bit_length(), 1)
-            keys = (dist.float().view(torch.int32).long() << shift) | torch.arange(
-                size, device=bboxes.device)
-            out.append(keys.topk(min(self.topk, size), dim=1, largest=False).values
-                       & ((1 << shift) - 1))
-            out[-1] += start
+                dist.masked_fill_(ignored[:, start:start + size], float('inf'))
+            out.append(nearest(dist, min(self.topk, size)) + start)
             start += size
         return torch.cat(out, dim=1)
 
