@@ -5,6 +5,7 @@ augmentation; the batched loss equals a per-image, per-positive reference writte
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -66,13 +67,23 @@ def reference_decode(head, cls_scores, bbox_preds, metas) -> list:
     return results
 
 
-def test_decoding_equals_per_image_reference(model) -> None:
+def test_decoding_equals_per_image_reference_and_traces(model) -> None:
     head = model.bbox_head
     cls_scores, bbox_preds = random_outputs(4 * BINS)
     metas = [meta((64, 80), 0.5), meta((50, 70), 1.25)]
     got = head.get_bboxes(cls_scores, bbox_preds, metas)
     assert assert_same_detections(got, reference_decode(head, cls_scores, bbox_preds,
                                                         metas)) >= 20
+
+    def decode(*outs):
+        return head.mlvl_topk_decode(list(outs[:3]), list(outs[3:]), metas, 30)[:2]
+
+    with warnings.catch_warnings():  # the anchor cache's key reads the (fixed) sizes
+        warnings.simplefilter('ignore')
+        traced = torch.jit.trace(decode, (*cls_scores, *bbox_preds))
+    new_cls, new_reg = random_outputs(4 * BINS, seed=1)
+    for a, b in zip(traced(*new_cls, *new_reg), decode(*new_cls, *new_reg)):
+        torch.testing.assert_close(a, b)
 
 
 def test_flip_tta(model) -> None:
