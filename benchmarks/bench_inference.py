@@ -239,7 +239,7 @@ def main() -> None:
     parser.add_argument('--quick', action='store_true', help='batches 1 and 2, 2 repeats')
     parser.add_argument('--repeats', type=int, default=None, help='default 5 (quick: 2)')
     parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--models', nargs='+', default=list(bench_models.MODEL_CONFIGS),
+    parser.add_argument('--models', nargs='+', default=bench_models.DEFAULT_MODELS,
                         choices=list(bench_models.MODEL_CONFIGS))
     parser.add_argument('--skip-end-to-end', action='store_true', help='part 2 only')
     args = parser.parse_args()

@@ -1,4 +1,5 @@
-"""The two detectors the model benchmarks time, built from their configs, and synthetic
+"""The detectors the model benchmarks time (SSD300 and the demo SSDLite by default; RetinaNet
+and ATSS R50 on request), built from their configs, and synthetic
 training batches for them (no files, no pretrained weights: random initialisation)."""
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL_CONFIGS = {
     'ssd300': (ROOT / 'configs/ssd/ssd300_coco.py', 300),
     'demo': (ROOT / 'configs/demo/ssdlite_mobilenetv2_demo.py', 192),
+    'retinanet_r50': (ROOT / 'configs/retinanet/retinanet_r50_fpn_1x_coco.py', 512),
+    'atss_r50': (ROOT / 'configs/atss/atss_r50_fpn_1x_coco.py', 512),
 }
+#: run unless --models says otherwise
+DEFAULT_MODELS = ['ssd300', 'demo']
 
 
 def build_detector(name: str, seed: int = 0) -> tuple[torch.nn.Module, Config]:

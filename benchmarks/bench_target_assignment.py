@@ -10,10 +10,13 @@ per image, seeded), forward and backward of
 
 checks that both give the same losses and prints the median times and the speed-up.
 
-    python benchmarks/bench_target_assignment.py [--quick] [--threads 2]
+``--parts``: which targets to time (default all): ``ssd`` (above); ``atss``: ATSS
+assignment of 16 images (1 to 50 ground truths each, 320x320 and 800x1216),
+``ATSSAssigner.assign_batched`` vs. a per-image reference (:mod:`atss_assignment`);
+``fcos``: FCOS point targets of 16 images at the same sizes, batched
+``FCOSHead.get_targets`` vs. a per-image reference (:mod:`fcos_target_assignment`).
 
-``--fcos`` times FCOS point targets instead (:mod:`fcos_target_assignment`: 16 images,
-320x320 and 800x1216, batched ``FCOSHead.get_targets`` vs a per-image reference).
+    python benchmarks/bench_target_assignment.py [--quick] [--threads 2] [--parts ssd atss fcos]
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ from mmssd.registry import MODELS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fcos_target_assignment  # noqa: E402
+from atss_assignment import bench_atss  # noqa: E402
 
 NUM_CLASSES = 20
 FEAT_SIZES = [(38, 38), (19, 19), (10, 10), (5, 5), (3, 3), (1, 1)]
@@ -123,14 +127,19 @@ def main() -> None:
     parser.add_argument('--repeats', type=int, default=None)
     parser.add_argument('--batch-size', type=int, default=32)
     parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--fcos', action='store_true', help='FCOS point targets instead')
+    parser.add_argument('--parts', nargs='+', default=['ssd', 'atss', 'fcos'],
+                        choices=['ssd', 'atss', 'fcos'])
     args = parser.parse_args()
     repeats = args.repeats or (3 if args.quick else 15)
     torch.set_num_threads(args.threads)
-    if args.fcos:
+    if {'atss', 'fcos'} & set(args.parts):
         print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
               f'{platform.processor() or platform.machine()}, median of {repeats} (min-max)')
+    if 'atss' in args.parts:
+        bench_atss(repeats)
+    if 'fcos' in args.parts:
         fcos_target_assignment.run(16, repeats)
+    if 'ssd' not in args.parts:
         return
 
     head = MODELS.build(HEAD_CFG)

@@ -34,6 +34,8 @@ achieved FLOP/s as a fraction of the peak of the variant's dtype.
     python benchmarks/bench_train_step.py                 # batch 8, median of 3 steps
     python benchmarks/bench_train_step.py --quick         # batch 2, 2 steps (smoke test)
     python benchmarks/bench_train_step.py --models demo --variants fp32 channels_last compiled
+    python benchmarks/bench_train_step.py --models retinanet_r50 atss_r50 --variants fp32 \
+        --batch-size 2    # RetinaNet vs ATSS (R50 + FPN, 512 px), side by side
 """
 from __future__ import annotations
 
@@ -117,7 +119,7 @@ def train_step(v: Variant, record: bool) -> None:
             cls_scores, bbox_preds = v.model.bbox_head(feats)
             marks.append(time.perf_counter())
         losses = v.model.bbox_head.loss(cls_scores, bbox_preds, gt_bboxes, gt_labels, metas)
-        loss = losses['loss_cls'] + losses['loss_bbox']
+        loss = sum(losses.values())  # ATSS adds loss_centerness
     marks.append(time.perf_counter())
     if loss.dtype != torch.float32:
         raise AssertionError(f'{v.name}: the loss is {loss.dtype}, expected float32')
@@ -150,8 +152,9 @@ def count_flops(model: torch.nn.Module, batch: Batch) -> int:
     return counter.get_total_flops()
 
 
-def run_model(name: str, args: argparse.Namespace, peaks: dict[bool, float]) -> None:
-    """Time, check and report the variants of model ``name``."""
+def run_model(name: str, args: argparse.Namespace, peaks: dict[bool, float]) -> float:
+    """Time, check and report the variants of model ``name``; the first variant's median
+    step time (seconds)."""
     model, _ = bench_models.build_detector(name)
     size = bench_models.input_size(name)
     batch = bench_models.synthetic_batch(args.batch_size, size, model.bbox_head.num_classes)
@@ -191,6 +194,7 @@ def run_model(name: str, args: argparse.Namespace, peaks: dict[bool, float]) -> 
     print('(of peak: of the best fp32 peak (GEMM or convolution) for fp32 variants, of the '
           'bf16 one for bf16; '
           f'vs fp32: step-time ratio to {variants[0].name})')
+    return base
 
 
 def main() -> None:
@@ -201,7 +205,7 @@ def main() -> None:
     parser.add_argument('--steps', type=int, default=None,
                         help='steps per variant incl. 1 warm-up; default 4 (quick: 2)')
     parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--models', nargs='+', default=list(bench_models.MODEL_CONFIGS),
+    parser.add_argument('--models', nargs='+', default=bench_models.DEFAULT_MODELS,
                         choices=list(bench_models.MODEL_CONFIGS))
     parser.add_argument('--variants', nargs='+', default=DEFAULT_VARIANTS,
                         choices=list(VARIANTS))
@@ -217,9 +221,13 @@ def main() -> None:
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, {cpu_model()}; '
           f'load average at start {os.getloadavg()[0]:.2f}')
     peaks = measure_peaks(gemm_size, {False: 0.0, True: 0.0}, args.quick)
+    steps = {}
     for name in args.models:
-        run_model(name, args, peaks)
+        steps[name] = run_model(name, args, peaks)
         peaks = measure_peaks(gemm_size, peaks, args.quick)
+    first = args.models[0]
+    print(f'\nside by side, {args.variants[0]} step time (vs {first}): ' + ', '.join(
+        f'{name} {t * 1e3:.0f} ms ({t / steps[first]:.2f}x)' for name, t in steps.items()))
     print(f'load average at end {os.getloadavg()[0]:.2f}')
 
 

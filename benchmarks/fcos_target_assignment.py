@@ -1,6 +1,6 @@
 """FCOS point targets: ``FCOSHead.get_targets`` (whole batch) vs a per-image reference.
 
-The FCOS part of ``bench_target_assignment.py`` (``--fcos``). The reference is mmdetection
+The FCOS part of ``bench_target_assignment.py`` (``--parts fcos``). The reference is mmdetection
 2.x's algorithm, one image at a time: ``(N, G, 4)`` distances from every point to every
 ground truth, the inside / centre-region and regress-range masks, ``areas.min`` over the
 ground truths; then the per-level split and the concatenation over images. Both run on the

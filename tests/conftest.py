@@ -1,7 +1,8 @@
 """Fixtures every test folder may use, and the session's test order.
 
 The trained demo models (``demo_run``, ``ssdlite_run``, ``faster_rcnn_run``,
-``cascade_rcnn_run``, ``retinanet_run``; :mod:`tests.helpers.trained` says what each is)
+``cascade_rcnn_run``, ``retinanet_run``, ``atss_run``, ``gfl_run``;
+:mod:`tests.helpers.trained` says what each is)
 are trained once per test session, whatever the number of xdist workers, and shared by
 the tests that need a model of that kind. A test parametrized over several of them asks
 for ``trained_run`` with ``indirect=True`` and the fixture's name as the parameter.
@@ -39,6 +40,8 @@ TRAINED_RUNS: dict[str, Callable[[Path], None]] = {
     'retinanet_run': trained.train_retinanet_short,
     'demo_run': trained.train_demo_overfit,
     'fcos_run': trained.train_fcos_short,
+    'atss_run': trained.train_atss_overfit,
+    'gfl_run': trained.train_gfl_overfit,
 }
 
 
@@ -92,6 +95,18 @@ def retinanet_run(tmp_path_factory) -> trained.TrainedRun:
 def fcos_run(tmp_path_factory) -> trained.TrainedRun:
     """FCOS's short demo run (:func:`tests.helpers.trained.train_fcos_short`)."""
     return trained.load_run(_trained_folder(tmp_path_factory, 'fcos_run'))
+
+
+@pytest.fixture(scope='session')
+def atss_run(tmp_path_factory) -> trained.TrainedRun:
+    """ATSS's demo config fit to 8 images (:func:`tests.helpers.trained.train_atss_overfit`)."""
+    return trained.load_run(_trained_folder(tmp_path_factory, 'atss_run'))
+
+
+@pytest.fixture(scope='session')
+def gfl_run(tmp_path_factory) -> trained.TrainedRun:
+    """GFL's demo config fit to 8 images (:func:`tests.helpers.trained.train_gfl_overfit`)."""
+    return trained.load_run(_trained_folder(tmp_path_factory, 'gfl_run'))
 
 
 @pytest.fixture

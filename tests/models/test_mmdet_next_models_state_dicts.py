@@ -1,5 +1,6 @@
-"""Swin, ResNeXt and FCOS detectors built from the shipped configs match mmdetection: state-dict
-keys, shapes, per-part parameter counts; mmdetection checkpoints load strictly."""
+"""Swin, ResNeXt, FCOS, ATSS and GFL detectors built from the shipped configs match
+mmdetection: state-dict keys, shapes, per-part parameter counts; mmdetection checkpoints
+load strictly."""
 from __future__ import annotations
 
 import pytest
@@ -19,6 +20,8 @@ CONFIGS = {name: f'configs/{folder}/{name}.py' for folder, name in [
     ('swin', 'retinanet_swin-t-p4-w7_fpn_1x_coco'),
     ('resnext', 'faster_rcnn_x101_32x4d_fpn_1x_coco'),
     ('fcos', 'fcos_r50_caffe_fpn_gn-head_1x_coco'),
+    ('atss', 'atss_r50_fpn_1x_coco'),
+    ('gfl', 'gfl_r50_fpn_1x_coco'),
 ]}
 PARTS = ('backbone', 'neck', 'rpn_head', 'roi_head', 'bbox_head')
 

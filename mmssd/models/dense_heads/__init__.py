@@ -1,11 +1,13 @@
 """Dense (per-location) detection heads (registered in ``MODELS``)."""
 from .anchor_free_head import AnchorFreeHead
 from .anchor_head import AnchorHead, AnchorTargets
+from .atss_head import ATSSHead
 from .fcos_head import FCOSHead
 from .fcos_targets import FCOSTargets, fcos_point_targets
+from .gfl_head import GFLHead
 from .retina_head import RetinaHead
 from .rpn_head import RPNHead
 from .ssd_head import SSDHead, SSDTargets
 
-__all__ = ['AnchorHead', 'AnchorTargets', 'RetinaHead', 'RPNHead', 'SSDHead', 'SSDTargets',
-           'AnchorFreeHead', 'FCOSHead', 'FCOSTargets', 'fcos_point_targets']
+__all__ = ['ATSSHead', 'AnchorFreeHead', 'AnchorHead', 'AnchorTargets', 'FCOSHead', 'FCOSTargets',
+           'GFLHead', 'RetinaHead', 'RPNHead', 'SSDHead', 'SSDTargets', 'fcos_point_targets']

@@ -72,6 +72,8 @@ class AnchorHead(BaseModule):
     :class:`~mmssd.models.utils.cfg_keys.ConfigKeyError` with the closest known key.
     """
 
+    #: Regression outputs per prior (ATSS adds centerness, GFL predicts distributions).
+    reg_out_channels: int = 4
     #: Keys of ``train_cfg`` this head reads (``debug`` is accepted and ignored).
     TRAIN_CFG_KEYS: tuple[str, ...] = ('assigner', 'sampler', 'allowed_border', 'pos_weight')
     #: Keys of ``test_cfg`` this head reads.
@@ -202,7 +204,8 @@ class AnchorHead(BaseModule):
     def get_targets(self, anchors: Tensor, gt_bboxes: Sequence[Tensor],
                     gt_labels: Sequence[Tensor] | None,
                     gt_bboxes_ignore: Sequence[Tensor] | None = None,
-                    prior_valid: Tensor | None = None) -> AnchorTargets:
+                    prior_valid: Tensor | None = None,
+                    num_level_anchors: Sequence[int] | None = None) -> AnchorTargets:
         """Targets of all images at once.
 
         Args:
@@ -213,6 +216,7 @@ class AnchorHead(BaseModule):
             gt_bboxes_ignore: per image ``(M_b, 4)`` boxes to ignore, or None.
             prior_valid: ``(B, N)`` bool, the anchors each image may use
                 (:meth:`prior_valid_mask`), or None for all.
+            num_level_anchors: ``N_l`` per level (for ``ATSSAssigner``).
         """
         if not self.train_cfg:
             raise RuntimeError(f'{type(self).__name__} needs train_cfg to compute training '
@@ -229,8 +233,10 @@ class AnchorHead(BaseModule):
             ignore, ignore_valid = pad_instances(
                 [b.to(device=device, dtype=anchors.dtype).reshape(-1, 4)
                  for b in gt_bboxes_ignore])
+        level_kw = ({'num_level_bboxes': num_level_anchors}
+                    if getattr(self.assigner, 'needs_level_sizes', False) else {})
         assign = self.assigner.assign_batched(anchors, gts, gt_valid, labels_padded, ignore,
-                                              ignore_valid, prior_valid=prior_valid)
+                                              ignore_valid, prior_valid=prior_valid, **level_kw)
         pos_mask, neg_mask = self.sampler.sample_batched(assign)
         background = torch.full_like(assign.gt_inds, self.num_classes)
         pos_labels = torch.zeros_like(background) if assign.labels is None else assign.labels
@@ -238,17 +244,14 @@ class AnchorHead(BaseModule):
         pos_weight = self.train_cfg.get('pos_weight', -1)
         pos_weight = 1.0 if pos_weight <= 0 else float(pos_weight)
         label_weights = pos_mask.to(anchors.dtype) * pos_weight + neg_mask.to(anchors.dtype)
-
         batch_anchors = anchors[None].expand(len(gt_bboxes), -1, -1)
         if gts.size(1) == 0:
             matched = batch_anchors
         else:
             index = (assign.gt_inds - 1).clamp(min=0)[..., None].expand(-1, -1, 4)
             matched = torch.where(pos_mask[..., None], gts.gather(1, index), batch_anchors)
-        if self.reg_decoded_bbox:
-            bbox_targets = matched
-        else:
-            bbox_targets = self.bbox_coder.encode(batch_anchors, matched)
+        bbox_targets = (matched if self.reg_decoded_bbox
+                        else self.bbox_coder.encode(batch_anchors, matched))
         bbox_weights = pos_mask[..., None].to(anchors.dtype).expand(-1, -1, 4)
         bbox_targets = bbox_targets * bbox_weights
         # means over processes: DDP's averaged gradient is then the global batch's
@@ -274,18 +277,24 @@ class AnchorHead(BaseModule):
                              f'{None if gt_labels is None else len(gt_labels)}, '
                              f'{len(img_metas)}')
         featmap_sizes = [score.shape[-2:] for score in cls_scores]
-        anchors = torch.cat(self.get_anchors(featmap_sizes, cls_scores[0].device))
+        mlvl_anchors = self.get_anchors(featmap_sizes, cls_scores[0].device)
+        num_level_anchors = [len(level) for level in mlvl_anchors]
+        anchors = torch.cat(mlvl_anchors)
         prior_valid = self.prior_valid_mask(featmap_sizes, img_metas, anchors)
-        targets = self.get_targets(anchors, gt_bboxes, gt_labels, gt_bboxes_ignore, prior_valid)
+        targets = self.get_targets(anchors, gt_bboxes, gt_labels, gt_bboxes_ignore, prior_valid,
+                                   num_level_anchors)
         all_cls_scores = levels_to_batch(cls_scores, self.cls_out_channels).float()
-        all_bbox_preds = levels_to_batch(bbox_preds, 4).float()
-        return self.loss_from_targets(all_cls_scores, all_bbox_preds, anchors, targets)
+        all_bbox_preds = levels_to_batch(bbox_preds, self.reg_out_channels).float()
+        return self.loss_from_targets(all_cls_scores, all_bbox_preds, anchors, targets,
+                                      num_level_anchors)
 
     def loss_from_targets(self, all_cls_scores: Tensor, all_bbox_preds: Tensor, anchors: Tensor,
-                          targets: AnchorTargets) -> dict[str, Tensor]:
+                          targets: AnchorTargets,
+                          num_level_anchors: Sequence[int] | None = None) -> dict[str, Tensor]:
         """``loss_cls`` of ``all_cls_scores (B, N, K)`` over the positive and negative
-        anchors and ``loss_bbox`` of ``all_bbox_preds (B, N, 4)`` over the positives, both
-        divided by ``num_total_pos`` (plus ``num_total_neg`` when sampling, as mmdetection)."""
+        anchors and ``loss_bbox`` of ``all_bbox_preds (B, N, reg_out_channels)`` over the
+        positives, both divided by ``num_total_pos`` (plus ``num_total_neg`` when sampling,
+        as mmdetection); ``num_level_anchors`` (``N_l``) serves subclasses."""
         avg_factor = targets.num_total_pos
         if self.sampling:
             avg_factor = avg_factor + targets.num_total_neg
@@ -308,14 +317,24 @@ class AnchorHead(BaseModule):
             return nn.functional.pad(cls_logits.sigmoid(), (0, 1))
         return cls_logits.softmax(-1)
 
+    def level_scores(self, cls_logits: Tensor, reg: Tensor) -> Tensor:
+        """Scores ``(B, n, C + 1)`` of logits ``(B, n, K)`` and regression outputs
+        ``(B, n, reg_out_channels)``: :meth:`cls_probabilities` here."""
+        return self.cls_probabilities(cls_logits)
+
+    def decode_level(self, level: int, anchors: Tensor, reg: Tensor, img_shapes: Tensor) -> Tensor:
+        """Boxes ``(B, n, 4)`` of candidates of ``level``: ``anchors (B, n, 4)``, their
+        regression outputs ``(B, n, reg_out_channels)``, clipped to ``img_shapes (B, 2)``."""
+        return self.bbox_coder.decode(anchors, reg, max_shape=img_shapes)
+
     def mlvl_topk_decode(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
                          img_metas: Sequence[dict],
                          nms_pre: int = -1) -> tuple[Tensor, Tensor, Tensor]:
         """Per level the ``nms_pre`` anchors of highest foreground score (all with
         ``nms_pre <= 0``) of every image, decoded and clipped to its ``img_shape``.
 
-        Returns ``bboxes (B, n, 4)``, ``scores (B, n, C + 1)`` (:meth:`cls_probabilities`)
-        and the level of each candidate, ``level_ids (n,)`` (the same for every image).
+        Returns ``bboxes (B, n, 4)`` (:meth:`decode_level`), ``scores (B, n, C + 1)``
+        (:meth:`level_scores`) and each candidate's level, ``level_ids (n,)``.
         """
         batch_size = cls_scores[0].size(0)
         featmap_sizes = [score.shape[-2:] for score in cls_scores]
@@ -324,17 +343,16 @@ class AnchorHead(BaseModule):
         mlvl_bboxes, mlvl_scores, level_ids = [], [], []
         for level, (cls_score, bbox_pred, anchors) in enumerate(
                 zip(cls_scores, bbox_preds, mlvl_anchors, strict=True)):
-            scores = self.cls_probabilities(
-                levels_to_batch([cls_score], self.cls_out_channels).float())
-            deltas = levels_to_batch([bbox_pred], 4).float()
+            deltas = levels_to_batch([bbox_pred], self.reg_out_channels).float()
+            scores = self.level_scores(
+                levels_to_batch([cls_score], self.cls_out_channels).float(), deltas)
             level_anchors = anchors[None].expand(batch_size, -1, -1)
             topk_inds = level_topk(scores, nms_pre)
             if topk_inds is not None:
                 scores = take_rows(scores, topk_inds)
                 deltas = take_rows(deltas, topk_inds)
                 level_anchors = anchors[topk_inds]
-            mlvl_bboxes.append(self.bbox_coder.decode(level_anchors, deltas,
-                                                      max_shape=img_shapes))
+            mlvl_bboxes.append(self.decode_level(level, level_anchors, deltas, img_shapes))
             mlvl_scores.append(scores)
             level_ids.append(torch.full((scores.size(1),), level, dtype=torch.long,
                                         device=scores.device))
@@ -372,5 +390,5 @@ class AnchorHead(BaseModule):
         return dense_aug_bboxes(self, aug_outs, img_metas, cfg, rescale)
 
     def results_to_numpy(self, results: Sequence[tuple[Tensor, Tensor]]) -> list[list[np.ndarray]]:
-        """Per image, a list over classes of float32 ``(k, 5)`` arrays (:func:`bbox2result`)."""
+        """Per image, per class float32 ``(k, 5)`` arrays (:func:`bbox2result`)."""
         return [bbox2result(bboxes, labels, self.num_classes) for bboxes, labels in results]

@@ -142,8 +142,10 @@ class SSDHead(AnchorHead):
 
     # ----------------------------------------------------------------------------- training
     def loss_from_targets(self, all_cls_scores: Tensor, all_bbox_preds: Tensor, anchors: Tensor,
-                          targets: AnchorTargets) -> dict[str, Tensor]:
-        """The loss of ``all_cls_scores (B, N, C + 1)`` and ``all_bbox_preds (B, N, 4)``."""
+                          targets: AnchorTargets,
+                          num_level_anchors: Sequence[int] | None = None) -> dict[str, Tensor]:
+        """The loss of ``all_cls_scores (B, N, C + 1)`` and ``all_bbox_preds (B, N, 4)``
+        (``num_level_anchors`` unused)."""
         batch_size, num_anchors = targets.labels.shape
         loss_cls_all = F.cross_entropy(all_cls_scores.reshape(-1, self.cls_out_channels),
                                        targets.labels.reshape(-1), reduction='none')
