@@ -76,12 +76,15 @@ def random_outputs(reg_channels: int, sizes=((16, 20), (8, 10), (4, 5)), batch: 
     return cls, reg
 
 
-def reference_nms(bboxes: torch.Tensor, scores: torch.Tensor, cfg: dict
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
+def reference_nms(bboxes: torch.Tensor, scores: torch.Tensor, cfg: dict,
+                  factors: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """One image's candidates ``(n, 4)``, ``(n, C)`` -> ``(dets (k, 5), labels (k,))``:
-    (box, class) pairs above ``score_thr``, torchvision's ``batched_nms``, ``max_per_img``."""
+    (box, class) pairs above ``score_thr``, their scores times ``factors (n,)`` if given,
+    torchvision's ``batched_nms``, ``max_per_img``."""
     box_inds, labels = (scores > cfg['score_thr']).nonzero(as_tuple=True)
     boxes, kept_scores = bboxes[box_inds], scores[box_inds, labels]
+    if factors is not None:
+        kept_scores = kept_scores * factors[box_inds]
     keep = batched_nms(boxes, kept_scores, labels, cfg['nms']['iou_threshold'])
     keep = keep[:cfg['max_per_img']]
     return torch.cat([boxes[keep], kept_scores[keep, None]], 1), labels[keep]

@@ -317,10 +317,10 @@ class AnchorHead(BaseModule):
             return nn.functional.pad(cls_logits.sigmoid(), (0, 1))
         return cls_logits.softmax(-1)
 
-    def level_scores(self, cls_logits: Tensor, reg: Tensor) -> Tensor:
-        """Scores ``(B, n, C + 1)`` of logits ``(B, n, K)`` and regression outputs
-        ``(B, n, reg_out_channels)``: :meth:`cls_probabilities` here."""
-        return self.cls_probabilities(cls_logits)
+    def level_score_factors(self, reg: Tensor) -> Tensor | None:
+        """Factors ``(B, n)`` of the candidates' scores from their regression outputs
+        ``(B, n, reg_out_channels)`` (ATSS: the centerness), or None (here)."""
+        return None
 
     def decode_level(self, level: int, anchors: Tensor, reg: Tensor, img_shapes: Tensor) -> Tensor:
         """Boxes ``(B, n, 4)`` of candidates of ``level``: ``anchors (B, n, 4)``, their
@@ -328,35 +328,39 @@ class AnchorHead(BaseModule):
         return self.bbox_coder.decode(anchors, reg, max_shape=img_shapes)
 
     def mlvl_topk_decode(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
-                         img_metas: Sequence[dict],
-                         nms_pre: int = -1) -> tuple[Tensor, Tensor, Tensor]:
-        """Per level the ``nms_pre`` anchors of highest foreground score (all with
-        ``nms_pre <= 0``) of every image, decoded and clipped to its ``img_shape``.
+                         img_metas: Sequence[dict], nms_pre: int = -1) -> tuple[Tensor, ...]:
+        """Per level the ``nms_pre`` anchors of highest foreground score (times the score
+        factor, if any) of every image (all with ``nms_pre <= 0``), decoded and clipped.
 
         Returns ``bboxes (B, n, 4)`` (:meth:`decode_level`), ``scores (B, n, C + 1)``
-        (:meth:`level_scores`) and each candidate's level, ``level_ids (n,)``.
+        (:meth:`cls_probabilities`), each candidate's level ``level_ids (n,)`` and, for a
+        head with :meth:`level_score_factors`, the factors ``(B, n)``.
         """
         batch_size = cls_scores[0].size(0)
         featmap_sizes = [score.shape[-2:] for score in cls_scores]
         mlvl_anchors = self.get_anchors(featmap_sizes, cls_scores[0].device)
         img_shapes = img_shapes_tensor(img_metas, mlvl_anchors[0])
-        mlvl_bboxes, mlvl_scores, level_ids = [], [], []
+        mlvl_bboxes, mlvl_scores, mlvl_factors, level_ids = [], [], [], []
         for level, (cls_score, bbox_pred, anchors) in enumerate(
                 zip(cls_scores, bbox_preds, mlvl_anchors, strict=True)):
             deltas = levels_to_batch([bbox_pred], self.reg_out_channels).float()
-            scores = self.level_scores(
-                levels_to_batch([cls_score], self.cls_out_channels).float(), deltas)
+            scores = self.cls_probabilities(
+                levels_to_batch([cls_score], self.cls_out_channels).float())
+            factors = self.level_score_factors(deltas)
             level_anchors = anchors[None].expand(batch_size, -1, -1)
-            topk_inds = level_topk(scores, nms_pre)
+            topk_inds = level_topk(scores if factors is None else scores * factors[..., None],
+                                   nms_pre)
             if topk_inds is not None:
-                scores = take_rows(scores, topk_inds)
-                deltas = take_rows(deltas, topk_inds)
+                scores, deltas = take_rows(scores, topk_inds), take_rows(deltas, topk_inds)
+                factors = None if factors is None else take_rows(factors, topk_inds)
                 level_anchors = anchors[topk_inds]
             mlvl_bboxes.append(self.decode_level(level, level_anchors, deltas, img_shapes))
             mlvl_scores.append(scores)
+            mlvl_factors += [] if factors is None else [factors]
             level_ids.append(torch.full((scores.size(1),), level, dtype=torch.long,
                                         device=scores.device))
-        return torch.cat(mlvl_bboxes, dim=1), torch.cat(mlvl_scores, dim=1), torch.cat(level_ids)
+        decoded = torch.cat(mlvl_bboxes, dim=1), torch.cat(mlvl_scores, dim=1), torch.cat(level_ids)
+        return decoded + (torch.cat(mlvl_factors, dim=1),) if mlvl_factors else decoded
 
     def get_bboxes(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
                    img_metas: Sequence[dict], cfg: dict | None = None,
@@ -372,9 +376,10 @@ class AnchorHead(BaseModule):
         if cfg is None:
             raise RuntimeError(f'{type(self).__name__} needs test_cfg to post-process '
                                'detections')
-        bboxes, scores, _ = self.mlvl_topk_decode(cls_scores, bbox_preds, img_metas,
-                                                  cfg.get('nms_pre', -1))
-        return dense_detections(bboxes, scores, img_metas, cfg, rescale)
+        decoded = self.mlvl_topk_decode(cls_scores, bbox_preds, img_metas,
+                                        cfg.get('nms_pre', -1))
+        return dense_detections(decoded[0], decoded[1], img_metas, cfg, rescale,
+                                decoded[3] if len(decoded) > 3 else None)
 
     def simple_test(self, feats: Sequence[Tensor], img_metas: Sequence[dict],
                     rescale: bool = True) -> list:

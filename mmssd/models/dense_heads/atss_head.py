@@ -8,9 +8,10 @@ classes, ``N`` anchors per image, ``P`` positives of the batch.
 mmdetection returns the centerness as a third output; mmssd keeps the dense heads'
 ``(cls_scores, bbox_preds)`` pair, so ``bbox_preds`` carries per anchor the 4 deltas
 followed by the centerness logit (``reg_out_channels = 5``): the detector, test-time
-augmentation and export handle ATSS like RetinaNet. Test-time scores are
-``sigmoid(cls) * sigmoid(centerness)``; the per-level ``nms_pre`` candidates are the best by
-that product (as mmdetection 2.0-2.17; later 2.x versions rank by the class score alone).
+augmentation and export handle ATSS like RetinaNet. At test time the per-level ``nms_pre``
+candidates are the best by ``sigmoid(cls) * sigmoid(centerness)`` (as mmdetection 2.0-2.17;
+later 2.x versions rank by the class score alone), and the centerness is the score factor of
+``multiclass_nms``: ``score_thr`` filters the class scores, which are then multiplied by it.
 """
 from __future__ import annotations
 
@@ -177,10 +178,10 @@ class ATSSHead(GNTowerMixin, AnchorHead):
         return {'loss_cls': loss_cls, 'loss_bbox': loss_bbox,
                 'loss_centerness': loss_centerness}
 
-    def level_scores(self, cls_logits: Tensor, reg: Tensor) -> Tensor:
-        """``sigmoid(cls) * sigmoid(centerness)``, a zero background column appended:
-        ``(B, n, C + 1)``."""
-        return nn.functional.pad(cls_logits.sigmoid() * reg[..., 4:].sigmoid(), (0, 1))
+    def level_score_factors(self, reg: Tensor) -> Tensor:
+        """``sigmoid(centerness)`` ``(B, n)``: it ranks the ``nms_pre`` candidates (times
+        the class score) and multiplies their scores after the ``score_thr`` filter."""
+        return reg[..., 4].sigmoid()
 
     def decode_level(self, level: int, anchors: Tensor, reg: Tensor, img_shapes: Tensor) -> Tensor:
         """Boxes ``(B, n, 4)`` from the deltas ``reg[..., :4]``."""

@@ -33,23 +33,27 @@ def model() -> torch.nn.Module:
     return model
 
 
-def reference_decode(head, cls_scores, bbox_preds, metas) -> list:
-    """Per image and level: sigmoid(cls) * sigmoid(centerness), the nms_pre best, deltas
-    decoded and clipped to the image, divided by scale_factor; then :func:`reference_nms`."""
+def reference_decode(head, cls_scores, bbox_preds, metas, cfg=TEST_CFG) -> list:
+    """Per image and level: the nms_pre best by sigmoid(cls) * sigmoid(centerness), deltas
+    decoded and clipped to the image, divided by scale_factor; then :func:`reference_nms`
+    (score_thr on sigmoid(cls), then scores times centerness, as mmdetection 2.x)."""
     results = []
     anchors = head.prior_generator.grid_priors([c.shape[-2:] for c in cls_scores])
     for i, img_meta in enumerate(metas):
-        boxes, scores = [], []
+        boxes, scores, factors = [], [], []
         for cls, reg, level_anchors in zip(cls_scores, bbox_preds, anchors):
             prob = cls[i].permute(1, 2, 0).reshape(-1, NUM_CLASSES).sigmoid()
             out = reg[i].permute(1, 2, 0).reshape(-1, 5)
-            prob = prob * out[:, 4:].sigmoid()
-            keep = prob.max(1).values.topk(min(TEST_CFG['nms_pre'], len(prob))).indices
+            centerness = out[:, 4].sigmoid()
+            rank = (prob * centerness[:, None]).max(1).values
+            keep = rank.topk(min(cfg['nms_pre'], len(prob))).indices
             box = delta2bbox(level_anchors[keep], out[keep, :4], stds=(0.1, 0.1, 0.2, 0.2),
                              max_shape=img_meta['img_shape'][:2])
             boxes.append(box / torch.as_tensor(img_meta['scale_factor']))
             scores.append(prob[keep])
-        results.append(reference_nms(torch.cat(boxes), torch.cat(scores), TEST_CFG))
+            factors.append(centerness[keep])
+        results.append(reference_nms(torch.cat(boxes), torch.cat(scores), cfg,
+                                     torch.cat(factors)))
     return results
 
 
@@ -60,9 +64,17 @@ def test_decoding_equals_per_image_reference_and_traces(model) -> None:
     got = head.get_bboxes(cls_scores, bbox_preds, metas)
     assert assert_same_detections(got, reference_decode(head, cls_scores, bbox_preds,
                                                         metas)) >= 20
+    # every candidate kept: score_thr filters the class scores before the centerness
+    # multiplies them (a threshold on the product keeps fewer)
+    cfg = dict(TEST_CFG, score_thr=0.3, max_per_img=1000)
+    got = head.get_bboxes(cls_scores, bbox_preds, metas, cfg=cfg)
+    assert assert_same_detections(got, reference_decode(head, cls_scores, bbox_preds, metas,
+                                                        cfg)) >= 100
 
     def decode(*outs):
-        return head.mlvl_topk_decode(list(outs[:3]), list(outs[3:]), metas, 30)[:2]
+        # nms_pre 15 < every level's 20+ anchors: traced, top-k always runs; eagerly a
+        # level of <= nms_pre anchors keeps its order
+        return head.mlvl_topk_decode(list(outs[:3]), list(outs[3:]), metas, 15)[:2]
 
     with warnings.catch_warnings():  # the anchor cache's key reads the (fixed) sizes
         warnings.simplefilter('ignore')
