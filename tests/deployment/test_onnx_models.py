@@ -1,4 +1,4 @@
-"""The five reference detectors exported with dynamic batch, height and width: onnxruntime
+"""The reference detectors (and the dense heads of issue 24) exported with dynamic batch,
 gives PyTorch's detections on a padded batch of two image sizes, with standard operators only.
 
 Random (seeded, PyTorch-default) weights, small inputs and, for the R50 models, a smaller
@@ -42,10 +42,16 @@ MODELS = {
                           'model.test_cfg.rpn.max_per_img': 100,
                          'model.test_cfg.rcnn.score_thr': 0.01}, (128, 160), (160, 192),
                          [(160, 170), (130, 192)]),
-    # the dense heads of issue 24, at demo size (their export path is the one above)
+    # the dense heads of issue 24 at demo size (the same export path as RetinaNet's)
     'fcos_r18': ('configs/demo/fcos_r18_fpn_demo.py',
                  {'model.test_cfg.nms_pre': 200, 'model.test_cfg.score_thr': 0.001},
                  (128, 160), (160, 192), [(160, 170), (130, 192)]),
+    'atss_r18': ('configs/demo/atss_r18_fpn_demo.py',
+                 {'model.test_cfg.nms_pre': 200, 'model.test_cfg.score_thr': 0.001},
+                 (128, 160), (160, 192), [(160, 170), (130, 192)]),
+    'gfl_r18': ('configs/demo/gfl_r18_fpn_demo.py',
+                {'model.test_cfg.nms_pre': 200, 'model.test_cfg.score_thr': 0.001},
+                (128, 160), (160, 192), [(160, 170), (130, 192)]),
 }
 
 
