@@ -1,5 +1,6 @@
 """The reference detectors and the dense heads of issue 24 exported with dynamic batch,
-height and width: onnxruntime gives PyTorch's detections on a padded batch of two image sizes, with standard operators only.
+height and width: onnxruntime gives PyTorch's detections on a padded batch of two image
+sizes, with standard operators only.
 
 Random (seeded, PyTorch-default) weights, small inputs and, for the R50 models, a smaller
 ``nms_pre`` keep the exports fast (the softmax heads' ``score_thr`` is lowered below
