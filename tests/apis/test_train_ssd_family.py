@@ -39,16 +39,21 @@ def demo_config(config: str, demo_root: Path, work_dir: Path, iters: int):
     return cfg
 
 
-# SSDLite's recipe (lr 0.015, head init std 0.001, 600 epochs) starts slowly: it gets more
-# iterations and a smaller required drop than SSD300 (lr 2e-3 on an un-normalized input).
-@pytest.mark.parametrize('config, iters, ratio', [
-    ('configs/ssd/ssd300_coco.py', 14, 0.8),
-    ('configs/ssd/ssdlite_mobilenetv2_scratch_600e_coco.py', 40, 0.9),
+# SSD300's recipe (lr 2e-3 for 8 GPUs x 8 images) diverges on 4 images a step with its
+# learning rate: it is scaled linearly to the batch (mmdetection's auto_scale_lr rule), and
+# the loss then falls steadily. SSDLite's recipe (lr 0.015, head init std 0.001, 600
+# epochs) starts slowly: it gets more iterations and a smaller required drop.
+@pytest.mark.parametrize('config, iters, ratio, base_batch', [
+    ('configs/ssd/ssd300_coco.py', 10, 0.8, 64),
+    ('configs/ssd/ssdlite_mobilenetv2_scratch_600e_coco.py', 40, 0.9, None),
 ])
-def test_recipe_trains_and_loss_falls(config: str, iters: int, ratio: float, demo_root: Path,
-                                      tmp_path: Path):
+def test_recipe_trains_and_loss_falls(config: str, iters: int, ratio: float,
+                                      base_batch: int | None, demo_root: Path, tmp_path: Path):
     torch.manual_seed(0)
-    runner = build_train_runner(demo_config(config, demo_root, tmp_path, iters), validate=False)
+    cfg = demo_config(config, demo_root, tmp_path, iters)
+    if base_batch:
+        cfg.optimizer.lr *= cfg.data.samples_per_gpu / base_batch
+    runner = build_train_runner(cfg, validate=False)
     assert type(runner.train_dataloader.dataset).__name__ == 'RepeatDataset'
     runner.train()
     losses = list(runner.message_hub.get_scalar('train/loss').data[0])

@@ -13,7 +13,7 @@ import pytest
 import torch
 from torchvision.ops import box_iou
 
-from mmssd.apis import init_detector
+from mmssd.apis import inference_detector, init_detector
 from mmssd.datasets.demo_video import render_demo_video
 from mmssd.visualization import draw_result
 
@@ -66,22 +66,25 @@ def test_video_in_video_with_boxes_out(demo_run, tmp_path: Path, capsys):
     captured = capsys.readouterr()
     assert f'{len(SHIFTS)} frames' in captured.out and 'frames: 100%' in captured.err
     assert len(results) == len(SHIFTS)
-    # the two larger objects (55 and 43 px) follow the shift in every frame; the fixture's
-    # model learnt its one image by heart, so its 15 px object is lost once it moves
-    for frame_result, gt in zip(results, truth, strict=True):
-        for box, label in list(zip(gt, labels, strict=True))[1:]:
-            dets = frame_result[label][frame_result[label][:, 4] >= 0.5]
-            assert len(dets), (box, label)
-            assert box_iou(torch.from_numpy(box[None]),
-                           torch.from_numpy(dets[:, :4])).max() >= 0.6
     inputs, outputs = read_frames(tmp_path / 'in.mp4'), read_frames(out)
+    # frame by frame, the video demo's batched results are the model's on the decoded frame
+    model = init_detector(str(demo_run.config), str(demo_run.checkpoint))
+    for frame, frame_result in zip(inputs, results, strict=True):
+        for got, want in zip(frame_result, inference_detector(model, frame), strict=True):
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-3)
+    # on the unshifted frame (the image the fixture's model learnt by heart) the two larger
+    # objects (55 and 43 px) are found; how far its detections follow the shifted frames
+    # is the over-fit model's, not the demo's, and moves with the OpenCV build's codec
+    for box, label in list(zip(truth[0], labels, strict=True))[1:]:
+        dets = results[0][label][results[0][label][:, 4] >= 0.5]
+        assert len(dets) and box_iou(torch.from_numpy(box[None]),
+                                     torch.from_numpy(dets[:, :4])).max() >= 0.6, (box, label)
     assert len(outputs) == len(SHIFTS) and outputs[0].shape == inputs[0].shape
     # the boxes are drawn: outline pixels differ strongly from the input frame
     diff = np.abs(outputs[0].astype(int) - inputs[0].astype(int)).max(axis=2)
     x1, y1, x2, _ = truth[0][1].round().astype(int)
     assert (diff[y1, x1 + 2:x2 - 2] > 60).mean() > 0.5
     # the snapshot is frame 3 as decoded, drawn by the project's drawing code
-    model = init_detector(str(demo_run.config), None)
     np.testing.assert_array_equal(cv2.imread(str(snapshot)),
                                   draw_result(inputs[3], results[3], model.CLASSES, 0.5))
 
