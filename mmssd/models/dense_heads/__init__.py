@@ -1,7 +1,11 @@
 """Dense (per-location) detection heads (registered in ``MODELS``)."""
+from .anchor_free_head import AnchorFreeHead
 from .anchor_head import AnchorHead, AnchorTargets
+from .fcos_head import FCOSHead
+from .fcos_targets import FCOSTargets, fcos_point_targets
 from .retina_head import RetinaHead
 from .rpn_head import RPNHead
 from .ssd_head import SSDHead, SSDTargets
 
-__all__ = ['AnchorHead', 'AnchorTargets', 'RetinaHead', 'RPNHead', 'SSDHead', 'SSDTargets']
+__all__ = ['AnchorHead', 'AnchorTargets', 'RetinaHead', 'RPNHead', 'SSDHead', 'SSDTargets',
+           'AnchorFreeHead', 'FCOSHead', 'FCOSTargets', 'fcos_point_targets']

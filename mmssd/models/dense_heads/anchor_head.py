@@ -30,9 +30,10 @@ from torch import Tensor, nn
 from mmssd.registry import MODELS, TASK_UTILS
 
 from ..test_time_augs.aug_test import dense_aug_bboxes
-from ..utils import bbox2result, multiclass_nms, pad_instances, reduce_mean, scale_factors_tensor
+from ..utils import bbox2result, pad_instances, reduce_mean
 from ..utils.cfg_keys import build_checked, check_cfg_keys, check_nms_cfg, require_cfg_key
 from ..utils.mlvl_outputs import level_topk, levels_to_batch, take_rows
+from ..utils.multiclass_nms import dense_detections
 from .anchor_targets import AnchorTargets
 
 # classification losses with which mmdetection uses no sampler (``self.sampling = False``)
@@ -352,17 +353,7 @@ class AnchorHead(BaseModule):
                                'detections')
         bboxes, scores, _ = self.mlvl_topk_decode(cls_scores, bbox_preds, img_metas,
                                                   cfg.get('nms_pre', -1))
-        if rescale:
-            bboxes = bboxes / scale_factors_tensor(img_metas, bboxes)
-        score_thr = require_cfg_key(cfg, 'score_thr', 'test_cfg', 'the score detections must '
-                                    'exceed')
-        nms_cfg = require_cfg_key(cfg, 'nms', 'test_cfg', "e.g. dict(type='nms', "
-                                  'iou_threshold=0.45)')
-        return [
-            multiclass_nms(bboxes[i], scores[i], score_thr, nms_cfg,
-                           cfg.get('max_per_img', -1), cfg.get('min_bbox_size', 0))
-            for i in range(bboxes.size(0))
-        ]
+        return dense_detections(bboxes, scores, img_metas, cfg, rescale)
 
     def simple_test(self, feats: Sequence[Tensor], img_metas: Sequence[dict],
                     rescale: bool = True) -> list:

@@ -2,8 +2,8 @@
 from .base import BaseDetector
 from .cascade_rcnn import CascadeRCNN
 from .rpn import RPN
-from .single_stage import SSD, RetinaNet, SingleStageDetector
+from .single_stage import FCOS, SSD, RetinaNet, SingleStageDetector
 from .two_stage import FasterRCNN, TwoStageDetector
 
-__all__ = ['BaseDetector', 'CascadeRCNN', 'FasterRCNN', 'RPN', 'RetinaNet', 'SSD',
+__all__ = ['BaseDetector', 'CascadeRCNN', 'FasterRCNN', 'FCOS', 'RPN', 'RetinaNet', 'SSD',
            'SingleStageDetector', 'TwoStageDetector']

@@ -46,34 +46,36 @@ class SingleStageDetector(BaseDetector):
         self.test_cfg = test_cfg
         self._finish_init()
 
-    def forward_dense(self, img: Tensor) -> tuple[list[Tensor], list[Tensor]]:
-        """Images ``(B, 3, H, W)`` -> the head's per-level ``(cls_scores, bbox_preds)``:
+    def forward_dense(self, img: Tensor) -> tuple[list[Tensor], ...]:
+        """Images ``(B, 3, H, W)`` -> the head's per-level ``(cls_scores, bbox_preds)``
+        (FCOS: and ``centernesses``):
         backbone, neck and head, eagerly (what tracing, export and the ``compile`` option
         use)."""
         return self.bbox_head(self.extract_feat(img))
 
-    def dense_outputs(self, img: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+    def dense_outputs(self, img: Tensor) -> tuple[list[Tensor], ...]:
         """:meth:`forward_dense`, through ``torch.compile`` when the ``compile`` option is
         set."""
         return self.maybe_compiled('forward_dense')(img)
 
-    def forward_tensor(self, img: Tensor) -> tuple[list[Tensor], list[Tensor]]:
-        """The head's raw ``(cls_scores, bbox_preds)`` (:meth:`forward_dense`)."""
+    def forward_tensor(self, img: Tensor) -> tuple[list[Tensor], ...]:
+        """The head's raw outputs, ``(cls_scores, bbox_preds[, centernesses])``
+        (:meth:`forward_dense`)."""
         return self.forward_dense(img)
 
     def loss(self, img: Tensor, img_metas: Sequence[dict], gt_bboxes: Sequence[Tensor],
              gt_labels: Sequence[Tensor] | None,
              gt_bboxes_ignore: Sequence[Tensor] | None = None) -> dict[str, Tensor]:
         """Losses of a training batch (the head's ``loss``)."""
-        cls_scores, bbox_preds = self.dense_outputs(img)
-        return self.bbox_head.loss(cls_scores, bbox_preds, gt_bboxes, gt_labels, img_metas,
+        outs = self.dense_outputs(img)  # (cls_scores, bbox_preds[, centernesses])
+        return self.bbox_head.loss(*outs, gt_bboxes, gt_labels, img_metas,
                                    gt_bboxes_ignore=gt_bboxes_ignore)
 
     def _predict(self, img: Tensor, img_metas: Sequence[dict],
                  rescale: bool) -> list[list[np.ndarray]]:
         """Per image, a list over classes of float32 ``(n, 5)`` ``[x1, y1, x2, y2, score]``."""
-        cls_scores, bbox_preds = self.dense_outputs(img)
-        results = self.bbox_head.get_bboxes(cls_scores, bbox_preds, img_metas, rescale=rescale)
+        outs = self.dense_outputs(img)
+        results = self.bbox_head.get_bboxes(*outs, img_metas=img_metas, rescale=rescale)
         return self.bbox_head.results_to_numpy(results)
 
     def _predict_aug(self, imgs: list[Tensor], img_metas: list[Sequence[dict]],
@@ -93,3 +95,9 @@ class SSD(SingleStageDetector):
 @MODELS.register_module()
 class RetinaNet(SingleStageDetector):
     """RetinaNet (an alias of :class:`SingleStageDetector`, as in mmdetection)."""
+
+
+@MODELS.register_module()
+class FCOS(SingleStageDetector):
+    """FCOS (Tian et al. 2019), anchor-free: a :class:`SingleStageDetector` with an
+    ``FCOSHead`` (registered under mmdetection's name)."""

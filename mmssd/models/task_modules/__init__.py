@@ -2,13 +2,16 @@
 from .anchor_generator import AnchorGenerator, SSDAnchorGenerator
 from .assign_result import AssignResult
 from .delta_xywh_bbox_coder import DeltaXYWHBBoxCoder, bbox2delta, delta2bbox
+from .distance_point_bbox_coder import DistancePointBBoxCoder, bbox2distance, distance2bbox
 from .iou2d_calculator import BboxOverlaps2D
 from .max_iou_assigner import MaxIoUAssigner
+from .point_generator import MlvlPointGenerator
 from .pseudo_sampler import PseudoSampler, SamplingResult
 from .random_sampler import RandomSampler
 
 __all__ = [
     'AnchorGenerator', 'SSDAnchorGenerator', 'AssignResult', 'DeltaXYWHBBoxCoder', 'bbox2delta',
     'delta2bbox', 'BboxOverlaps2D', 'MaxIoUAssigner', 'PseudoSampler',
-    'SamplingResult', 'RandomSampler'
+    'SamplingResult', 'RandomSampler', 'DistancePointBBoxCoder', 'bbox2distance',
+    'distance2bbox', 'MlvlPointGenerator'
 ]

@@ -26,22 +26,25 @@ def _to_first_aug_scale(dets: Tensor, img_meta: dict) -> Tensor:
     return torch.cat([dets[:, :4] * factor, dets[:, 4:]], dim=1)
 
 
-def dense_aug_bboxes(head: nn.Module, aug_outs: Sequence[tuple[Sequence[Tensor], Sequence[Tensor]]],
+def dense_aug_bboxes(head: nn.Module, aug_outs: Sequence[Sequence[Sequence[Tensor]]],
                      img_metas: Sequence[Sequence[dict]], cfg: dict | None = None,
                      rescale: bool = True) -> list[tuple[Tensor, Tensor]]:
     """Detections of a dense (anchor) head under test-time augmentation.
 
-    Per augmentation the head's ``mlvl_topk_decode`` gives each image's candidates (the
-    ``nms_pre`` best per level, decoded and clipped to that augmentation's ``img_shape``);
+    Per augmentation the head's ``mlvl_topk_decode(*outs, metas, nms_pre)`` gives each
+    image's candidates (the ``nms_pre`` best per level, decoded and clipped to that
+    augmentation's ``img_shape``; a fourth output, when present, holds per-candidate score
+    factors such as FCOS's centerness, for :func:`multiclass_nms`);
     they are mapped back to original image pixels (un-flipped, un-scaled), concatenated
     over the augmentations, and one per-class NMS (``score_thr``, ``nms``,
     ``max_per_img``, ``min_bbox_size`` of ``cfg``, default the head's ``test_cfg``) keeps
     the detections.
 
     Args:
-        head: an ``AnchorHead`` (``mlvl_topk_decode``, ``test_cfg``).
-        aug_outs: per augmentation the head's ``(cls_scores, bbox_preds)``, per level
-            ``(B, A * K, H_l, W_l)`` and ``(B, A * 4, H_l, W_l)``.
+        head: an ``AnchorHead`` or ``AnchorFreeHead`` (``mlvl_topk_decode``, ``test_cfg``).
+        aug_outs: per augmentation the head's outputs, e.g. ``(cls_scores, bbox_preds)``,
+            per level ``(B, A * K, H_l, W_l)`` and ``(B, A * 4, H_l, W_l)`` (FCOS adds
+            ``centernesses``).
         img_metas: per augmentation, the ``B`` image metas.
         cfg: test config overriding the head's.
         rescale: boxes in original image pixels (else in the first augmentation's scale).
@@ -52,18 +55,21 @@ def dense_aug_bboxes(head: nn.Module, aug_outs: Sequence[tuple[Sequence[Tensor],
     if len(aug_outs) != len(img_metas):
         raise ValueError(f'{len(aug_outs)} augmentations of head outputs but {len(img_metas)} '
                          'of img_metas')
-    aug_bboxes, aug_scores = [], []
-    for (cls_scores, bbox_preds), metas in zip(aug_outs, img_metas, strict=True):
-        bboxes, scores, _ = head.mlvl_topk_decode(cls_scores, bbox_preds, metas,
-                                                  cfg.get('nms_pre', -1))
-        aug_bboxes.append(bboxes)  # (B, n_a, 4)
-        aug_scores.append(scores)  # (B, n_a, C + 1)
+    aug_bboxes, aug_scores, aug_factors = [], [], []
+    for outs, metas in zip(aug_outs, img_metas, strict=True):
+        decoded = head.mlvl_topk_decode(*outs, metas, cfg.get('nms_pre', -1))
+        aug_bboxes.append(decoded[0])  # (B, n_a, 4)
+        aug_scores.append(decoded[1])  # (B, n_a, C + 1)
+        if len(decoded) > 3:  # score factors (B, n_a), e.g. FCOS's centerness
+            aug_factors.append(decoded[3])
     results = []
     for i, metas_i in enumerate(per_image_metas(img_metas)):
         bboxes, scores = concat_aug_bboxes([b[i] for b in aug_bboxes],
                                            [s[i] for s in aug_scores], metas_i)
+        factors = torch.cat([f[i] for f in aug_factors]) if aug_factors else None
         dets, labels = multiclass_nms(bboxes, scores, cfg['score_thr'], cfg['nms'],
-                                      cfg.get('max_per_img', -1), cfg.get('min_bbox_size', 0))
+                                      cfg.get('max_per_img', -1), cfg.get('min_bbox_size', 0),
+                                      score_factors=factors)
         results.append((dets if rescale else _to_first_aug_scale(dets, metas_i[0]), labels))
     return results
 

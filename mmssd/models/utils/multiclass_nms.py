@@ -2,18 +2,20 @@
 ``nms`` config (``type='nms'`` or ``'soft_nms'``) is dispatched (:func:`batched_nms`)."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
 from torchvision.ops import nms
 
-from .cfg_keys import check_nms_cfg
+from .cfg_keys import check_nms_cfg, require_cfg_key
+from .scale_factors import scale_factors_tensor
 from .soft_nms import batched_soft_nms
 
 
 def multiclass_nms(multi_bboxes: Tensor, multi_scores: Tensor, score_thr: float, nms_cfg: dict,
-                   max_num: int = -1, min_bbox_size: float = 0) -> tuple[Tensor, Tensor]:
+                   max_num: int = -1, min_bbox_size: float = 0,
+                   score_factors: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """NMS per class, mmdetection 2.x style.
 
     Args:
@@ -26,6 +28,8 @@ def multiclass_nms(multi_bboxes: Tensor, multi_scores: Tensor, score_thr: float,
             :class:`~mmssd.models.utils.cfg_keys.ConfigKeyError`.
         max_num: keep at most this many detections (``-1``: all).
         min_bbox_size: drop boxes whose width or height is below this (``0``: keep all).
+        score_factors: ``(n,)`` factors of each box's scores (FCOS's centerness), applied
+            after the ``score_thr`` filter and before NMS, as mmdetection 2.x.
 
     Returns:
         ``dets (k, 5)`` ``[x1, y1, x2, y2, score]`` sorted by score (soft-NMS: the decayed
@@ -43,6 +47,8 @@ def multiclass_nms(multi_bboxes: Tensor, multi_scores: Tensor, score_thr: float,
     # the candidates in (box, class) order, as the flattened (n * C) layout would give them
     box_inds, labels = keep_mask.nonzero(as_tuple=True)
     scores = scores[box_inds, labels]
+    if score_factors is not None:
+        scores = scores * score_factors[box_inds]
     if multi_bboxes.size(1) > 4:
         bboxes = multi_bboxes.view(multi_scores.size(0), num_classes, 4)[box_inds, labels]
     else:
@@ -52,6 +58,40 @@ def multiclass_nms(multi_bboxes: Tensor, multi_scores: Tensor, score_thr: float,
     keep, kept_scores = batched_nms(bboxes, scores, labels, nms_cfg, max_num, num_classes)
     return (torch.cat([bboxes[keep], kept_scores.to(scores.dtype)[:, None]], -1),
             labels[keep])
+
+
+def dense_detections(bboxes: Tensor, scores: Tensor, img_metas: Sequence[dict], cfg: dict,
+                     rescale: bool = True, score_factors: Tensor | None = None
+                     ) -> list[tuple[Tensor, Tensor]]:
+    """The detections of a dense head's decoded candidates, image by image.
+
+    With ``rescale`` the boxes are divided by each image's ``scale_factor`` (back to
+    original image pixels); then :func:`multiclass_nms` with ``cfg``'s ``score_thr``,
+    ``nms``, ``max_per_img`` and ``min_bbox_size``.
+
+    Args:
+        bboxes: ``(B, n, 4)`` candidates.
+        scores: ``(B, n, C + 1)`` their scores, background last.
+        img_metas: the ``B`` image metas (``scale_factor`` with ``rescale``).
+        cfg: the head's test config.
+        rescale: map boxes back to original image pixels.
+        score_factors: ``(B, n)`` factors of the scores (FCOS's centerness), or None.
+
+    Returns:
+        Per image ``(dets (k, 5), labels (k,))``.
+    """
+    if rescale:
+        bboxes = bboxes / scale_factors_tensor(img_metas, bboxes)
+    score_thr = require_cfg_key(cfg, 'score_thr', 'test_cfg', 'the score detections must '
+                                'exceed')
+    nms_cfg = require_cfg_key(cfg, 'nms', 'test_cfg', "e.g. dict(type='nms', "
+                              'iou_threshold=0.45)')
+    return [
+        multiclass_nms(bboxes[i], scores[i], score_thr, nms_cfg, cfg.get('max_per_img', -1),
+                       cfg.get('min_bbox_size', 0),
+                       None if score_factors is None else score_factors[i])
+        for i in range(bboxes.size(0))
+    ]
 
 
 def batched_nms(boxes: Tensor, scores: Tensor, labels: Tensor, nms_cfg: dict,

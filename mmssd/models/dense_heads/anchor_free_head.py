@@ -1,0 +1,229 @@
+"""mmdetection 2.x's ``AnchorFreeHead``: dense heads that predict from points, not anchors.
+
+The base of FCOS. It owns the point generator (one point per feature-map cell and level,
+cached per feature-map sizes), the conv towers (``stacked_convs`` ConvModules, GroupNorm
+named ``gn`` when ``norm_cfg`` says so), the 3x3 predictors ``conv_cls`` / ``conv_reg``,
+the box coder (distances from points, ``DistancePointBBoxCoder``) and post-processing
+(the same :func:`~mmssd.models.utils.multiclass_nms.dense_detections` and test-time
+augmentation path as :class:`~mmssd.models.dense_heads.AnchorHead`, so detectors, TTA and
+export treat both alike). Subclasses add their targets and losses.
+
+Shapes: ``B`` images, ``L`` levels of ``(H_l, W_l)`` cells, ``N = sum_l H_l * W_l`` points
+per image ordered ``(level, H, W)``, ``C`` classes, ``K = cls_out_channels``.
+"""
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from mmssd.registry import MODELS, TASK_UTILS
+
+from ..test_time_augs.aug_test import dense_aug_bboxes
+from ..utils import bbox2result
+from ..utils.cfg_keys import (
+    ConfigKeyError,
+    build_checked,
+    check_cfg_keys,
+    check_nms_cfg,
+    invalid_cfg_value,
+)
+from ..utils.multiclass_nms import dense_detections
+
+#: Keys an anchor-free head refuses, with what to do instead.
+ANCHOR_KEYS = {
+    'anchor_generator': 'an anchor-free head places one point per feature-map cell; set '
+                        '`strides` instead of an anchor generator',
+}
+
+
+@MODELS.register_module()
+class AnchorFreeHead(BaseModule):
+    """Anchor-free dense head (mmdetection 2.x arguments and module names).
+
+    On every level the feature ``(B, in_channels, H, W)`` goes through ``cls_convs`` and
+    ``reg_convs`` (``stacked_convs`` 3x3 ConvModules each, ReLU), then ``conv_cls`` to
+    ``(B, K, H, W)`` and ``conv_reg`` to ``(B, 4, H, W)``; layers are shared by all levels.
+
+    Args:
+        num_classes: foreground classes ``C``.
+        in_channels: channels of every input level.
+        feat_channels: channels of the tower convs.
+        stacked_convs: convs in each tower.
+        strides: per level the stride of its points (``MlvlPointGenerator``).
+        dcn_on_last_conv: deformable last tower conv: refused (needs compiled mmcv ops).
+        conv_bias: bias of the tower convs; ``'auto'``: only without a norm layer.
+        loss_cls: classification loss (default ``FocalLoss(gamma=2, alpha=0.25)``);
+            ``use_sigmoid`` decides ``K``.
+        loss_bbox: regression loss (default ``IoULoss``).
+        bbox_coder: box coder (default ``DistancePointBBoxCoder``).
+        conv_cfg, norm_cfg: layer configs of the tower convs (e.g. ``dict(type='GN',
+            num_groups=32, requires_grad=True)``).
+        train_cfg: keys :attr:`TRAIN_CFG_KEYS`.
+        test_cfg: ``nms_pre``, ``nms``, ``score_thr``, ``max_per_img``, ``min_bbox_size``.
+        init_cfg: default normal(std=0.01) convs, ``conv_cls`` bias for prior 0.01.
+        **unknown: refused: ``anchor_generator`` (with what to set instead) or any other
+            key (with the closest known one), as :class:`ConfigKeyError`.
+    """
+
+    #: Keys of ``train_cfg`` this head reads (``debug`` is accepted and ignored).
+    TRAIN_CFG_KEYS: tuple[str, ...] = ()
+    #: Keys of ``test_cfg`` this head reads.
+    TEST_CFG_KEYS: tuple[str, ...] = ('nms_pre', 'nms', 'score_thr', 'max_per_img',
+                                      'min_bbox_size')
+
+    def __init__(self, num_classes: int, in_channels: int, feat_channels: int = 256,
+                 stacked_convs: int = 4, strides: Sequence[int] = (4, 8, 16, 32, 64),
+                 dcn_on_last_conv: bool = False, conv_bias: bool | str = 'auto',
+                 loss_cls: dict | None = None, loss_bbox: dict | None = None,
+                 bbox_coder: dict | None = None, conv_cfg: dict | None = None,
+                 norm_cfg: dict | None = None, train_cfg: dict | None = None,
+                 test_cfg: dict | None = None, init_cfg: dict | list | None = None,
+                 **unknown) -> None:
+        self._refuse_unknown(unknown)
+        if init_cfg is None:
+            init_cfg = {'type': 'Normal', 'layer': 'Conv2d', 'std': 0.01,
+                        'override': {'type': 'Normal', 'name': 'conv_cls', 'std': 0.01,
+                                     'bias_prob': 0.01}}
+        super().__init__(init_cfg)
+        if dcn_on_last_conv:
+            raise invalid_cfg_value(
+                'dcn_on_last_conv', 'deformable convolution needs compiled mmcv ops, which '
+                'mmssd does not use; set dcn_on_last_conv=False')
+        if conv_bias != 'auto' and not isinstance(conv_bias, bool):
+            raise invalid_cfg_value('conv_bias', f"expected 'auto', True or False, got "
+                                    f'{conv_bias!r}')
+        self.check_cfgs(train_cfg, test_cfg)
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.feat_channels = feat_channels
+        self.stacked_convs = stacked_convs
+        self.strides = list(strides)
+        self.dcn_on_last_conv = dcn_on_last_conv
+        self.conv_bias = conv_bias
+        self.conv_cfg = conv_cfg
+        self.norm_cfg = norm_cfg
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+        loss_cls = loss_cls or {'type': 'FocalLoss', 'use_sigmoid': True, 'gamma': 2.0,
+                                'alpha': 0.25, 'loss_weight': 1.0}
+        self.use_sigmoid_cls = bool(loss_cls.get('use_sigmoid', False))
+        self.cls_out_channels = num_classes + (0 if self.use_sigmoid_cls else 1)
+        self.loss_cls = MODELS.build(loss_cls)
+        self.loss_bbox = MODELS.build(loss_bbox or {'type': 'IoULoss', 'loss_weight': 1.0})
+        self.bbox_coder = build_checked(TASK_UTILS, bbox_coder or
+                                        {'type': 'DistancePointBBoxCoder'}, 'bbox_coder')
+        self.prior_generator = TASK_UTILS.build({'type': 'MlvlPointGenerator',
+                                                 'strides': self.strides})
+        self._init_layers()
+        self._points_cache: tuple[tuple, list[Tensor]] | None = None
+
+    def _refuse_unknown(self, unknown: dict) -> None:
+        """Raise :class:`ConfigKeyError` for the first key no constructor took."""
+        for key in unknown:
+            if key in ANCHOR_KEYS:
+                raise invalid_cfg_value(key, f'{type(self).__name__} takes no {key}: '
+                                        f'{ANCHOR_KEYS[key]}')
+            known = {name for cls in type(self).__mro__ if '__init__' in vars(cls)
+                     for name, param in inspect.signature(cls.__init__).parameters.items()
+                     if param.kind is param.POSITIONAL_OR_KEYWORD and name != 'self'}
+            raise ConfigKeyError('', key, 'unknown', sorted(known))
+
+    def check_cfgs(self, train_cfg: dict | None, test_cfg: dict | None) -> None:
+        """Refuse unknown keys of ``train_cfg`` / ``test_cfg`` and a bad ``test_cfg.nms``."""
+        check_cfg_keys(train_cfg, self.TRAIN_CFG_KEYS, 'train_cfg')
+        check_cfg_keys(test_cfg, self.TEST_CFG_KEYS, 'test_cfg')
+        if test_cfg and 'nms' in test_cfg:
+            check_nms_cfg(test_cfg['nms'], 'test_cfg.nms')
+
+    # ----------------------------------------------------------------------------- layers
+    def _init_layers(self) -> None:
+        """The towers and predictors (called by the constructor)."""
+        self.cls_convs = self._tower()
+        self.reg_convs = self._tower()
+        self.conv_cls = nn.Conv2d(self.feat_channels, self.cls_out_channels, 3, padding=1)
+        self.conv_reg = nn.Conv2d(self.feat_channels, 4, 3, padding=1)
+
+    def _tower(self) -> nn.ModuleList:
+        return nn.ModuleList([
+            ConvModule(self.in_channels if i == 0 else self.feat_channels, self.feat_channels,
+                       3, stride=1, padding=1, conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
+                       bias=self.conv_bias)
+            for i in range(self.stacked_convs)])
+
+    def forward_single(self, feat: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """One level ``(B, in_channels, H, W)`` -> ``cls_score (B, K, H, W)``, ``bbox_pred
+        (B, 4, H, W)`` and the towers' outputs ``cls_feat``, ``reg_feat``."""
+        cls_feat, reg_feat = feat, feat
+        for conv in self.cls_convs:
+            cls_feat = conv(cls_feat)
+        for conv in self.reg_convs:
+            reg_feat = conv(reg_feat)
+        return self.conv_cls(cls_feat), self.conv_reg(reg_feat), cls_feat, reg_feat
+
+    def forward(self, feats: Sequence[Tensor]) -> tuple[list[Tensor], ...]:
+        """Features ``[(B, in_channels, H_l, W_l)]`` -> ``(cls_scores, bbox_preds)``."""
+        outs = [self.forward_single(feat)[:2] for feat in feats]
+        return [o[0] for o in outs], [o[1] for o in outs]
+
+    # ----------------------------------------------------------------------------- points
+    def get_points(self, featmap_sizes: Sequence[tuple[int, int]],
+                   device: torch.device | str = 'cpu',
+                   dtype: torch.dtype = torch.float32) -> list[Tensor]:
+        """Per level the points ``(H_l * W_l, 2)`` ``[x, y]``, shared by all images (cached)."""
+        key = (tuple(tuple(int(s) for s in size) for size in featmap_sizes), str(device), dtype)
+        if self._points_cache is None or self._points_cache[0] != key:
+            self._points_cache = (key, self.prior_generator.grid_priors(key[0], dtype, device))
+        return self._points_cache[1]
+
+    # ----------------------------------------------------------------------------- testing
+    def cls_probabilities(self, cls_logits: Tensor) -> Tensor:
+        """Logits ``(B, n, K)`` -> probabilities ``(B, n, C + 1)``, background last."""
+        if self.use_sigmoid_cls:
+            return nn.functional.pad(cls_logits.sigmoid(), (0, 1))
+        return cls_logits.softmax(-1)
+
+    def _test_cfg(self, cfg: dict | None) -> dict:
+        cfg = self.test_cfg if cfg is None else cfg
+        if cfg is None:
+            raise RuntimeError(f'{type(self).__name__} needs test_cfg to post-process '
+                               'detections')
+        return cfg
+
+    def mlvl_topk_decode(self, *args) -> tuple[Tensor, ...]:
+        """``(*outs, img_metas, nms_pre)`` -> ``bboxes (B, n, 4)``, ``scores (B, n, C + 1)``,
+        ``level_ids (n,)`` and optionally score factors ``(B, n)``: each level's
+        ``nms_pre`` best points decoded and clipped (subclasses)."""
+        raise NotImplementedError
+
+    def get_bboxes(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
+                   img_metas: Sequence[dict], cfg: dict | None = None,
+                   rescale: bool = True) -> list[tuple[Tensor, Tensor]]:
+        """Detections of each image ``(det_bboxes (n, 5), det_labels (n,))``:
+        :meth:`mlvl_topk_decode`, then :func:`dense_detections` (rescale, NMS)."""
+        cfg = self._test_cfg(cfg)
+        decoded = self.mlvl_topk_decode(cls_scores, bbox_preds, img_metas,
+                                        cfg.get('nms_pre', -1))
+        return dense_detections(decoded[0], decoded[1], img_metas, cfg, rescale,
+                                decoded[3] if len(decoded) > 3 else None)
+
+    def simple_test(self, feats: Sequence[Tensor], img_metas: Sequence[dict],
+                    rescale: bool = True) -> list:
+        """Forward and post-process (:meth:`get_bboxes`) a batch of features."""
+        return self.get_bboxes(*self(feats), img_metas=img_metas, rescale=rescale)
+
+    def get_bboxes_aug(self, aug_outs: Sequence[Sequence[Sequence[Tensor]]],
+                       img_metas: Sequence[Sequence[dict]], cfg: dict | None = None,
+                       rescale: bool = True) -> list[tuple[Tensor, Tensor]]:
+        """:meth:`get_bboxes` of test-time augmentations (lists over augmentations of
+        outputs and of metas): :func:`~mmssd.models.test_time_augs.dense_aug_bboxes`."""
+        return dense_aug_bboxes(self, aug_outs, img_metas, cfg, rescale)
+
+    def results_to_numpy(self, results: Sequence[tuple[Tensor, Tensor]]) -> list[list[np.ndarray]]:
+        """Per image, a list over classes of float32 ``(k, 5)`` arrays (:func:`bbox2result`)."""
+        return [bbox2result(bboxes, labels, self.num_classes) for bboxes, labels in results]
