@@ -18,6 +18,7 @@ CONFIGS = {name: f'configs/{folder}/{name}.py' for folder, name in [
     ('swin', 'cascade_rcnn_swin-t-p4-w7_fpn_1x_coco'),
     ('swin', 'retinanet_swin-t-p4-w7_fpn_1x_coco'),
     ('resnext', 'faster_rcnn_x101_32x4d_fpn_1x_coco'),
+    ('yolox', 'yolox_s_8x8_300e_coco'),
 ]}
 PARTS = ('backbone', 'neck', 'rpn_head', 'roi_head', 'bbox_head')
 

@@ -6,6 +6,7 @@ from .fcos_targets import FCOSTargets, fcos_point_targets
 from .retina_head import RetinaHead
 from .rpn_head import RPNHead
 from .ssd_head import SSDHead, SSDTargets
+from .yolox_head import YOLOXHead
 
 __all__ = ['AnchorHead', 'AnchorTargets', 'RetinaHead', 'RPNHead', 'SSDHead', 'SSDTargets',
-           'AnchorFreeHead', 'FCOSHead', 'FCOSTargets', 'fcos_point_targets']
+           'AnchorFreeHead', 'FCOSHead', 'FCOSTargets', 'fcos_point_targets', 'YOLOXHead']

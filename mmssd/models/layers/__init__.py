@@ -1,4 +1,5 @@
 """Building blocks shared by backbones, necks and heads."""
+from .csp_layer import CSPLayer, DarknetBottleneck
 from .ema import ExpMomentumEMA, LinearMomentumEMA
 from .inverted_residual import InvertedResidual
 from .l2_norm import L2Norm
@@ -6,5 +7,6 @@ from .make_divisible import make_divisible
 from .patch_embed import PatchEmbed, PatchMerging
 from .window_attention import ShiftWindowMSA, WindowMSA
 
-__all__ = ['ExpMomentumEMA', 'InvertedResidual', 'L2Norm', 'LinearMomentumEMA',
-           'PatchEmbed', 'PatchMerging', 'ShiftWindowMSA', 'WindowMSA', 'make_divisible']
+__all__ = ['CSPLayer', 'DarknetBottleneck', 'ExpMomentumEMA', 'InvertedResidual', 'L2Norm',
+           'LinearMomentumEMA', 'PatchEmbed', 'PatchMerging', 'ShiftWindowMSA', 'WindowMSA',
+           'make_divisible']
