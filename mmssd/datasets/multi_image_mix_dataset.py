@@ -12,6 +12,7 @@ a change at their next sample, without being restarted.
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -81,6 +82,18 @@ class MultiImageMixDataset(Dataset):
         self._dynamic_scale = torch.full((2,), -1, dtype=torch.long).share_memory_()
         self.update_skip_type_keys(skip_type_keys)
         self.update_dynamic_scale(dynamic_scale)
+
+    def __deepcopy__(self, memo: dict) -> MultiImageMixDataset:
+        """A deep copy whose switches are in shared memory again (mmengine's ``Runner``
+        deep-copies a dataset it is given; a plain tensor copy would not be shared with
+        the loader workers forked from the copy)."""
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            setattr(new, key, copy.deepcopy(value, memo))
+        new._skip_mask.share_memory_()
+        new._dynamic_scale.share_memory_()
+        return new
 
     @property
     def metainfo(self) -> dict:
