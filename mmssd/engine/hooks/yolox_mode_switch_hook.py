@@ -24,7 +24,8 @@ def find_mix_dataset(dataset: object) -> MultiImageMixDataset | None:
 class YOLOXModeSwitchHook(Hook):
     """From epoch ``max_epochs - num_last_epochs`` (1-based, mmdetection 2.x's switch
     point) on, skip the mixing transforms ``skip_type_keys`` of the training set's
-    ``MultiImageMixDataset`` and add the head's L1 loss (``bbox_head.use_l1``).
+    ``MultiImageMixDataset`` and add the head's L1 loss (``bbox_head.use_l1``, where the
+    model has one: a two-stage detector trained with mixing only stops mixing).
 
     The skipped types live in the dataset's shared memory, so loader workers that persist
     across epochs (``persistent_workers=True``) produce plain samples from the switch on,
@@ -33,7 +34,7 @@ class YOLOXModeSwitchHook(Hook):
 
     Raises:
         ConfigError: the training set has no ``MultiImageMixDataset`` (naming
-            ``data.train``), or the model has no ``bbox_head.use_l1``.
+            ``data.train``).
     """
 
     def __init__(self, num_last_epochs: int = 15,
@@ -58,17 +59,16 @@ class YOLOXModeSwitchHook(Hook):
 
     def before_train(self, runner) -> None:
         self._dataset(runner)
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        if not hasattr(getattr(model, 'bbox_head', None), 'use_l1'):
-            raise ConfigError(f'YOLOXModeSwitchHook (custom_hooks) turns on the L1 loss of a '
-                              f'YOLOXHead; the model {type(model).__name__} has none')
 
     def before_train_epoch(self, runner) -> None:
         if self._switched or runner.epoch + 1 < runner.max_epochs - self.num_last_epochs:
             return
-        runner.logger.info('YOLOXModeSwitchHook: no %s from now on; L1 loss added',
-                           ', '.join(self.skip_type_keys))
         self._dataset(runner).update_skip_type_keys(self.skip_type_keys)
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        model.bbox_head.use_l1 = True
+        head = getattr(model, 'bbox_head', None)
+        with_l1 = hasattr(head, 'use_l1')
+        if with_l1:
+            head.use_l1 = True
+        runner.logger.info('YOLOXModeSwitchHook: no %s from now on%s',
+                           ', '.join(self.skip_type_keys), '; L1 loss added' if with_l1 else '')
         self._switched = True
