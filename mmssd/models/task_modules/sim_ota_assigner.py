@@ -60,25 +60,31 @@ class SimOTAAssigner:
         x, y = priors[None, :, 0, None], priors[None, :, 1, None]  # (1, N, 1)
         sx, sy = priors[None, :, 2, None], priors[None, :, 3, None]
         gt = gt_bboxes[:, None]  # (B, 1, G, 4)
-        in_box = torch.stack([x - gt[..., 0], y - gt[..., 1], gt[..., 2] - x,
-                              gt[..., 3] - y], -1).min(-1).values > 0
+        # x - x1 > 0 and x > x1 are the same test for finite floats (mmdetection takes the
+        # minimum of the four differences)
+        in_box = (x > gt[..., 0]) & (y > gt[..., 1]) & (gt[..., 2] > x) & (gt[..., 3] > y)
         cx, cy = (gt[..., 0] + gt[..., 2]) / 2.0, (gt[..., 1] + gt[..., 3]) / 2.0
         r = self.center_radius
-        in_center = torch.stack([x - (cx - r * sx), y - (cy - r * sy), (cx + r * sx) - x,
-                                 (cy + r * sy) - y], -1).min(-1).values > 0
+        in_center = ((x > cx - r * sx) & (y > cy - r * sy) & (cx + r * sx > x)
+                     & (cy + r * sy > y))
         in_box &= gt_valid[:, None]
         in_center &= gt_valid[:, None]
         return (in_box | in_center).any(-1), in_box & in_center
 
     def cost_matrix(self, pred_scores: Tensor, decoded_bboxes: Tensor, gt_bboxes: Tensor,
-                    gt_labels: Tensor, in_both: Tensor,
+                    gt_labels: Tensor, in_both: Tensor, valid: Tensor,
                     eps: float = 1e-7) -> tuple[Tensor, Tensor]:
-        """``cost (B, N, G)`` and ``ious (B, N, G)`` of every prior and ground truth."""
+        """``cost (B, N, G)`` and ``ious (B, N, G)``; the classification cost is computed
+        for the ``valid (B, N)`` priors only (0 elsewhere: the caller masks them)."""
         ious = bbox_overlaps(decoded_bboxes, gt_bboxes)  # (B, N, G)
-        pos, neg = _bce_terms(pred_scores.float().sqrt())  # (B, N, C)
-        labels = gt_labels.clamp(min=0)[:, None].expand(-1, pred_scores.size(1), -1)
-        cls_cost = (neg.sum(-1, keepdim=True) - neg.gather(2, labels)
-                    + pos.gather(2, labels))  # (B, N, G): BCE against the one-hot label
+        b_idx, n_idx = valid.nonzero(as_tuple=True)  # the candidate priors of the batch
+        pos, neg = _bce_terms(pred_scores[b_idx, n_idx].float().sqrt())  # (V, C)
+        labels = gt_labels.clamp(min=0)[b_idx]  # (V, G)
+        # BCE against the one-hot label: every class's negative term, the label's positive
+        valid_cost = (neg.sum(-1, keepdim=True) - neg.gather(1, labels)
+                      + pos.gather(1, labels))  # (V, G)
+        cls_cost = ious.new_zeros(ious.shape)
+        cls_cost[b_idx, n_idx] = valid_cost
         cost = (cls_cost * self.cls_weight - torch.log(ious + eps) * self.iou_weight
                 + (~in_both) * INF)
         return cost, ious
@@ -105,7 +111,7 @@ class SimOTAAssigner:
                                 zeros - 1)
         valid, in_both = self.candidates(priors, gt_bboxes.float(), gt_valid)
         cost, ious = self.cost_matrix(pred_scores, decoded_bboxes.float(), gt_bboxes.float(),
-                                      gt_labels, in_both)
+                                      gt_labels, in_both, valid)
         pair = valid[:, :, None] & gt_valid[:, None, :]  # (B, N, G)
         ious = ious.masked_fill(~pair, 0)
         cost = cost.masked_fill(~pair, float('inf'))
