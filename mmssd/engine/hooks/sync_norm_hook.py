@@ -42,4 +42,5 @@ class SyncNormHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         states = {k: v for k, v in norm_states(model).items() if v.is_floating_point()}
         if states:
-            model.load_state_dict(all_reduce_dict(states, op='mean'), strict=False)
+            all_reduce_dict(states, op='mean')  # in place
+            model.load_state_dict(states, strict=False)
