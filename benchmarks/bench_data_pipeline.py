@@ -19,6 +19,7 @@ outputs (image tensors, boxes, labels, metas) bit for bit.
     python benchmarks/bench_data_pipeline.py            # 200 images, best of 5
     python benchmarks/bench_data_pipeline.py --quick    # 8 images, 1 repeat (smoke test)
     python benchmarks/bench_data_pipeline.py --ablations  # + (a) with each idea undone
+    python benchmarks/bench_data_pipeline.py --mixing  # + YOLOX-S's Mosaic/MixUp pipeline
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ from mmssd.datasets.pipelines import Collect, Compose, LoadAnnotations, min_iou_
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference_pipeline as ref  # noqa: E402
 from machine_peak import cpu_model  # noqa: E402
+from mixing_pipeline import time_mixing  # noqa: E402
 
 IMG_W, IMG_H = 500, 375
 JPEG_QUALITY = 90
@@ -182,6 +184,8 @@ def main() -> None:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--ablations', action='store_true',
                         help='also time (a) with each optimisation undone, one at a time')
+    parser.add_argument('--mixing', action='store_true',
+                        help="also time YOLOX-S's Mosaic + RandomAffine + MixUp pipeline")
     args = parser.parse_args()
     num_images = args.images or (8 if args.quick else 200)
     repeats = args.repeats or (1 if args.quick else 5)
@@ -208,6 +212,7 @@ def main() -> None:
                     seconds, outputs[name] = run_once(transforms, samples, args.seed, steps)
                 if seconds < best[name][0]:
                     best[name] = (seconds, steps)
+        mixing = time_mixing(samples, args.seed, repeats) if args.mixing else None
         compare(outputs['optimised'], outputs['baseline'])
         for name in EXACT_ABLATIONS:
             if name in outputs:
@@ -230,6 +235,10 @@ def main() -> None:
     print(f'\n(a) optimised : {1 / t_opt:7.1f} images/s/core')
     print(f'(b) baseline  : {1 / t_base:7.1f} images/s/core')
     print(f'speed-up (b) / (a) : {t_base / t_opt:.2f}x')
+    if mixing is not None:
+        print(f'(c) YOLOX-S mixing, 640x640: {1 / mixing[0]:7.1f} images/s/core '
+              f'({mixing[0] * 1e3:.2f} ms per image, of which {mixing[1] * 1e3:.2f} ms '
+              'decode its 5 JPEGs)')
     ablation_names = [name for name in variants if name not in ('optimised', 'baseline')]
     if ablation_names:
         print('\n(outputs identical to (a) except with the uint8 colour jitter)')

@@ -7,6 +7,7 @@ from .dataset_wrappers import ClassBalancedDataset, ConcatDataset, RepeatDataset
 from .demo_shapes import DEMO_CLASSES, make_demo_dataset
 from .demo_voc import make_demo_voc_dataset
 from .issue_log import AnnotationWarning
+from .multi_image_mix_dataset import MultiImageMixDataset
 from .pipelines import *  # noqa: F401,F403
 from .samplers import DistributedGroupSampler, GroupSampler
 from .seed_worker import seed_worker
@@ -18,4 +19,4 @@ __all__ = ['AnnotationWarning', 'build_dataset', 'ClassBalancedDataset', 'COCO_C
            'DistributedGroupSampler', 'GroupSampler',
            'expand_dataset_config', 'leaf_dataset_configs', 'make_demo_dataset',
            'make_demo_voc_dataset', 'RepeatDataset', 'seed_worker', 'VOC_CLASSES', 'VOCDataset',
-           'XMLDataset']
+           'XMLDataset', 'MultiImageMixDataset']

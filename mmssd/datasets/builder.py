@@ -33,7 +33,7 @@ from mmssd.registry import DATASETS
 PER_FILE_KEYS = ('img_prefix', 'seg_prefix', 'proposal_file')
 #: Wrapper type -> key of its wrapped config(s).
 WRAPPER_KEYS = {'RepeatDataset': 'dataset', 'ClassBalancedDataset': 'dataset',
-                'ConcatDataset': 'datasets'}
+                'ConcatDataset': 'datasets', 'MultiImageMixDataset': 'dataset'}
 
 
 def _type_name(cfg: Mapping) -> str | None:

@@ -164,3 +164,67 @@ class MMCVCosineRestartLR(_RatioScheduler):
         period, weight = self.periods[idx], self.restart_weights[idx]
         cos_out = math.cos(math.pi * (t - start) / period) + 1
         return low + 0.5 * weight * (base_lr - low) * cos_out
+
+
+@PARAM_SCHEDULERS.register_module()
+class YOLOXLR(_RatioScheduler):
+    """mmdetection 2.x's ``policy='YOLOX'`` (``YOLOXLrUpdaterHook``), per iteration.
+
+    Over a run of ``T = end - begin`` iterations with ``E`` iterations per epoch and
+    ``t`` the iteration (from 0), ``p = t + 1``, ``W`` the warm-up iterations and
+    ``L = E * num_last_epochs``: the learning rate is the minimum (``eta_min_ratio`` x base,
+    or ``eta_min``) once ``p >= T - L``, else a cosine from the base to the minimum,
+    ``annealing_cos(base, min, (p - W) / (T - W - L))``; during the warm-up (``t < W``) that
+    value times ``warmup_ratio * ((t + 1) / W) ** 2`` (YOLOX's quadratic "exp" warm-up).
+
+    Args:
+        warmup_iters: warm-up length, in epochs when ``warmup_by_epoch``.
+        warmup_by_epoch: count ``warmup_iters`` in epochs.
+        warmup_ratio: warm-up factor at its end.
+        num_last_epochs: epochs at the minimum at the end.
+        eta_min, eta_min_ratio: the minimum (one of them).
+        epoch_length: iterations per epoch ``E`` (set by ``convert_to_iter_based``).
+    """
+
+    def __init__(self, optimizer, num_last_epochs: int, warmup_iters: int = 5,
+                 warmup_by_epoch: bool = True, warmup_ratio: float = 1.0,
+                 eta_min: float | None = None, eta_min_ratio: float | None = None,
+                 epoch_length: int | None = None, begin: int = 0, end: int = INF,
+                 last_step: int = -1, by_epoch: bool = False, verbose: bool = False):
+        if by_epoch or not epoch_length or end == INF:
+            raise ValueError('YOLOXLR runs per iteration over a finite run: build it with '
+                             'by_epoch=True, convert_to_iter_based=True and an epoch-based '
+                             'end (the translation of lr_config does)')
+        if (eta_min is None) == (eta_min_ratio is None):
+            raise ValueError('YOLOXLR: give exactly one of eta_min and eta_min_ratio')
+        self.eta_min, self.eta_min_ratio = eta_min, eta_min_ratio
+        self.warmup = int(warmup_iters * epoch_length if warmup_by_epoch else warmup_iters)
+        self.warmup_ratio = warmup_ratio
+        self.last_iters = int(epoch_length * num_last_epochs)
+        self.total = end - begin
+        super().__init__(optimizer, begin=begin, end=end, last_step=last_step,
+                         by_epoch=False, verbose=verbose)
+
+    @classmethod
+    def build_iter_from_epoch(cls, *args, begin: int = 0, end: int = INF,
+                              by_epoch: bool = True, epoch_length: int | None = None,
+                              **kwargs):
+        """The schedule in iterations, knowing the epoch length."""
+        if not by_epoch or not epoch_length or end == INF:
+            raise ValueError('YOLOXLR: converting to iterations needs by_epoch=True, a finite '
+                             f'end and a positive epoch_length; got {by_epoch}, {end}, '
+                             f'{epoch_length}')
+        return cls(*args, begin=int(begin * epoch_length), end=int(end * epoch_length),
+                   by_epoch=False, epoch_length=epoch_length, **kwargs)
+
+    def closed_form(self, base_lr: float, t: int) -> float:
+        low = base_lr * self.eta_min_ratio if self.eta_min_ratio is not None else self.eta_min
+        progress = t + 1
+        if progress >= self.total - self.last_iters:
+            lr = low
+        else:
+            factor = (progress - self.warmup) / (self.total - self.warmup - self.last_iters)
+            lr = low + 0.5 * (base_lr - low) * (math.cos(math.pi * factor) + 1)
+        if t < self.warmup:
+            lr *= self.warmup_ratio * ((t + 1) / self.warmup) ** 2
+        return lr

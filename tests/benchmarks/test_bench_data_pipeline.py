@@ -118,3 +118,9 @@ def test_eager_expand_is_the_baseline(dtype):
         assert isinstance(a['img'], np.ndarray) and a['img'].dtype == b['img'].dtype
         np.testing.assert_array_equal(a['img'], b['img'])
         np.testing.assert_array_equal(a['gt_bboxes'], b['gt_bboxes'])
+
+
+def test_mixing_pipeline_runs_on_the_benchmark_images(samples):
+    mixing = load_benchmark('mixing_pipeline')
+    per_image, decode = mixing.time_mixing(samples[:3], seed=0, repeats=1)
+    assert 0 < decode < per_image

@@ -1,4 +1,4 @@
-"""Swin, ResNeXt, FCOS, ATSS and GFL detectors built from the shipped configs match
+"""Swin, ResNeXt, FCOS, ATSS, GFL and YOLOX detectors built from the shipped configs match
 mmdetection: state-dict keys, shapes, per-part parameter counts; mmdetection checkpoints
 load strictly."""
 from __future__ import annotations
@@ -22,6 +22,7 @@ CONFIGS = {name: f'configs/{folder}/{name}.py' for folder, name in [
     ('fcos', 'fcos_r50_caffe_fpn_gn-head_1x_coco'),
     ('atss', 'atss_r50_fpn_1x_coco'),
     ('gfl', 'gfl_r50_fpn_1x_coco'),
+    ('yolox', 'yolox_s_8x8_300e_coco'),
 ]}
 PARTS = ('backbone', 'neck', 'rpn_head', 'roi_head', 'bbox_head')
 

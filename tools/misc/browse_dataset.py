@@ -4,7 +4,9 @@
 
 The pipeline runs without the steps that turn images into tensors (``--skip-type``,
 default ``DefaultFormatBundle Normalize Collect``), so what is saved is what the model
-would see, before normalisation: augmentations included.
+would see, before normalisation: augmentations included. A ``MultiImageMixDataset`` (Mosaic,
+RandomAffine, MixUp) is shown mixed: its pipeline runs, each saved image a mixed sample with
+the boxes the mixing kept.
 """
 from __future__ import annotations
 

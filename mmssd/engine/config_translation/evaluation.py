@@ -12,7 +12,8 @@ METRIC_FOR_DATASET = {'CocoDataset': 'CocoMetric', 'VOCDataset': 'VOCMetric'}
 
 #: Keys of ``evaluation`` that drive the run, not the metric.
 EVALUATION_RUNTIME_KEYS = ('interval', 'start', 'save_best', 'rule', 'by_epoch', 'gpu_collect',
-                           'tmpdir', 'efficient_test', 'greater_keys', 'less_keys')
+                           'tmpdir', 'efficient_test', 'greater_keys', 'less_keys',
+                           'dynamic_intervals')
 
 
 def evaluator_config(cfg: Config, dataset_cfg: dict,

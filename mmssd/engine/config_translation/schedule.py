@@ -108,7 +108,7 @@ def _policy_scheduler(lr_config: dict, lr_by_epoch: bool,
     if policy == 'OneCycle':
         return _one_cycle_scheduler(lr_config, whole_run)
     raise ConfigError(f"`lr_config.policy` is '{policy}'; supported: step, CosineAnnealing, "
-                      'CosineRestart, Poly, Exp, OneCycle, fixed')
+                      'CosineRestart, Poly, Exp, OneCycle, YOLOX, fixed')
 
 
 def _cosine_restart_scheduler(lr_config: dict, per_step: dict,
@@ -161,6 +161,35 @@ def _one_cycle_scheduler(lr_config: dict, whole_run: dict) -> dict:
     return dict(scheduler, total_steps=whole_run['end'], **whole_run)
 
 
+def _yolox_scheduler(lr_config: dict, length: TrainingLength) -> dict:
+    """mmdetection 2.x ``policy='YOLOX'`` (its warm-up included) -> ``mmssd.YOLOXLR``,
+    updated every iteration of an epoch-based run."""
+    lr_config.pop('policy')
+    if not length.by_epoch:
+        raise ConfigError("`lr_config.policy='YOLOX'` counts its last epochs in epochs; use "
+                          "runner=dict(type='EpochBasedRunner', max_epochs=...)")
+    if lr_config.pop('by_epoch', False):
+        raise ConfigError("`lr_config.by_epoch` must be False for policy 'YOLOX' (mmdetection "
+                          'updates it every iteration)')
+    warmup = lr_config.pop('warmup', 'exp')
+    if warmup != 'exp':
+        raise ConfigError(f"`lr_config.warmup` is {warmup!r}; policy 'YOLOX' has its own "
+                          "quadratic warm-up, written warmup='exp'")
+    if 'num_last_epochs' not in lr_config:
+        raise ConfigError("`lr_config.num_last_epochs` is required for policy 'YOLOX'")
+    scheduler = dict(
+        type='mmssd.YOLOXLR', num_last_epochs=lr_config.pop('num_last_epochs'),
+        warmup_iters=lr_config.pop('warmup_iters', 5),
+        warmup_by_epoch=lr_config.pop('warmup_by_epoch', True),
+        warmup_ratio=lr_config.pop('warmup_ratio', 1.0), **_min_lr(lr_config),
+        by_epoch=True, begin=0, end=length.length, convert_to_iter_based=True)
+    if lr_config:
+        raise ConfigError(f"unsupported keys in `lr_config` (policy 'YOLOX'): "
+                          f'{sorted(lr_config)}; known: warmup, warmup_iters, warmup_ratio, '
+                          'warmup_by_epoch, by_epoch, num_last_epochs, min_lr_ratio, min_lr')
+    return scheduler
+
+
 def translate_lr_config(cfg: Config, length: TrainingLength | None = None) -> list[dict]:
     """``lr_config`` -> a list of mmengine parameter scheduler configs.
 
@@ -173,6 +202,8 @@ def translate_lr_config(cfg: Config, length: TrainingLength | None = None) -> li
     if not lr_config:
         return []
     length = length or training_length(cfg)
+    if lr_config.get('policy') == 'YOLOX':
+        return [_yolox_scheduler(lr_config, length)]
     lr_by_epoch = lr_config.pop('by_epoch', True)
     schedulers = [_warmup_scheduler(lr_config),
                   _policy_scheduler(lr_config, lr_by_epoch, length)]
@@ -222,6 +253,8 @@ def translate_loops(cfg: Config, with_val: bool, length: TrainingLength | None =
     if length.by_epoch:
         train = dict(type='EpochBasedTrainLoop', max_epochs=length.length,
                      val_interval=interval, val_begin=evaluation.get('start') or 1)
+        if evaluation.get('dynamic_intervals'):  # [(from epoch, interval)], 2.x's meaning
+            train['dynamic_intervals'] = [tuple(d) for d in evaluation['dynamic_intervals']]
     else:
         train = dict(type='IterBasedTrainLoop', max_iters=length.length, val_interval=interval)
     out = {'train_cfg': train}

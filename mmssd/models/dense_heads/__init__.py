@@ -8,6 +8,8 @@ from .gfl_head import GFLHead
 from .retina_head import RetinaHead
 from .rpn_head import RPNHead
 from .ssd_head import SSDHead, SSDTargets
+from .yolox_head import YOLOXHead
 
 __all__ = ['ATSSHead', 'AnchorFreeHead', 'AnchorHead', 'AnchorTargets', 'FCOSHead', 'FCOSTargets',
-           'GFLHead', 'RetinaHead', 'RPNHead', 'SSDHead', 'SSDTargets', 'fcos_point_targets']
+           'GFLHead', 'RetinaHead', 'RPNHead', 'SSDHead', 'SSDTargets', 'YOLOXHead',
+           'fcos_point_targets']

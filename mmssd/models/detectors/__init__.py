@@ -6,6 +6,7 @@ from .gfl import GFL
 from .rpn import RPN
 from .single_stage import FCOS, SSD, RetinaNet, SingleStageDetector
 from .two_stage import FasterRCNN, TwoStageDetector
+from .yolox import YOLOX
 
 __all__ = ['ATSS', 'BaseDetector', 'CascadeRCNN', 'FasterRCNN', 'FCOS', 'GFL', 'RPN', 'RetinaNet',
-           'SSD', 'SingleStageDetector', 'TwoStageDetector']
+           'SSD', 'SingleStageDetector', 'TwoStageDetector', 'YOLOX']

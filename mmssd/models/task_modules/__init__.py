@@ -17,3 +17,6 @@ __all__ = [
     'SamplingResult', 'RandomSampler', 'DistancePointBBoxCoder', 'bbox2distance',
     'distance2bbox', 'MlvlPointGenerator'
 ]
+from .sim_ota_assigner import SimOTAAssigner  # noqa: E402
+
+__all__ += ['SimOTAAssigner']
