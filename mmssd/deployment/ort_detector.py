@@ -52,6 +52,7 @@ class ONNXRuntimeDetector:
         self.input_shape = None if meta.get('dynamic', True) else meta.get('input_shape')
         self.max_per_img = int(meta.get('max_per_img', self.session.get_outputs()[0].shape[1]))
         self.onnx_file = onnx_file
+        self.input_names = [i.name for i in self.session.get_inputs()]
 
     def run(self, img: Tensor | np.ndarray, img_shape: np.ndarray) -> tuple[np.ndarray, ...]:
         """Raw outputs ``dets (B, M, 5)``, ``labels (B, M)`` of ``img (B, 3, H, W)`` and
@@ -61,8 +62,10 @@ class ONNXRuntimeDetector:
             raise ValueError(f'{self.onnx_file} was exported for {self.input_shape[0]}x'
                              f'{self.input_shape[1]} inputs (static), got {img.shape[2]}x'
                              f'{img.shape[3]}; export with --dynamic-export for other sizes')
-        return tuple(self.session.run(None, {'img': np.ascontiguousarray(img, np.float32),
-                                             'img_shape': img_shape.astype(np.float32)}))
+        feeds = {'img': np.ascontiguousarray(img, np.float32),
+                 'img_shape': img_shape.astype(np.float32)}
+        # a graph that never reads img_shape (YOLOX clips no box) has no such input
+        return tuple(self.session.run(None, {name: feeds[name] for name in self.input_names}))
 
     def simple_test(self, img: Tensor, img_metas: Sequence[dict],
                     rescale: bool = True) -> list:

@@ -53,6 +53,11 @@ MODELS = {
     'gfl_r18': ('configs/demo/gfl_r18_fpn_demo.py',
                 {'model.test_cfg.nms_pre': 200, 'model.test_cfg.score_thr': 0.001},
                 (128, 160), (160, 192), [(160, 170), (130, 192)]),
+    # and YOLOX (issue 25; its test_cfg, as mmdetection's, sets no max_per_img, which the
+    # export's fixed-size outputs need: the error says so; random weights score ~1e-4)
+    'yolox_tiny': ('configs/demo/yolox_tiny_demo.py',
+                   {'model.test_cfg.score_thr': 1e-5, 'model.test_cfg.max_per_img': 100},
+                   (128, 160), (160, 192), [(160, 170), (130, 192)]),
 }
 
 

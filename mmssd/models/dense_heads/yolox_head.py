@@ -154,7 +154,11 @@ class YOLOXHead(BaseModule):
 
     def get_priors(self, featmap_sizes: Sequence[tuple[int, int]],
                    device: torch.device) -> Tensor:
-        """``(N, 4)`` ``[x, y, stride_w, stride_h]``: each cell's top-left point (cached)."""
+        """``(N, 4)`` ``[x, y, stride_w, stride_h]``: each cell's top-left point (cached;
+        not while tracing, where the sizes are tensors of the traced input's shape)."""
+        if torch.jit.is_tracing():
+            return torch.cat(self.prior_generator.grid_priors(
+                featmap_sizes, torch.float32, device, with_stride=True))
         key = (tuple(tuple(int(v) for v in s) for s in featmap_sizes), str(device))
         if self._priors_cache is None or self._priors_cache[0] != key:
             priors = torch.cat(self.prior_generator.grid_priors(
