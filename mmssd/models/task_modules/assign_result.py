@@ -25,6 +25,12 @@ class AssignResult:
     max_overlaps: Tensor
     labels: Tensor | None = None
 
+    def of_image(self, i: int, num_gts: int) -> AssignResult:
+        """Image ``i`` of a batched result, with its ``num_gts`` ground truths: ``(N,)``
+        fields (what an assigner's one-image ``assign`` returns)."""
+        return AssignResult(num_gts, self.gt_inds[i], self.max_overlaps[i],
+                            None if self.labels is None else self.labels[i])
+
     @property
     def pos_mask(self) -> Tensor:
         """``(..., N)`` True where the prior is positive."""

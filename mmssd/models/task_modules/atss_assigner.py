@@ -98,9 +98,7 @@ class ATSSAssigner:
             None if gt_labels is None else gt_labels[None],
             None if gt_bboxes_ignore is None else gt_bboxes_ignore[None],
             num_level_bboxes=num_level_bboxes)
-        return AssignResult(num_gts=gt_bboxes.size(0), gt_inds=batch.gt_inds[0],
-                            max_overlaps=batch.max_overlaps[0],
-                            labels=None if batch.labels is None else batch.labels[0])
+        return batch.of_image(0, gt_bboxes.size(0))
 
     def assign_batched(self, bboxes: Tensor, gt_bboxes: Tensor, gt_valid: Tensor,
                        gt_labels: Tensor | None = None,

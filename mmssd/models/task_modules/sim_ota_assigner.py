@@ -145,8 +145,7 @@ class SimOTAAssigner:
             pred_scores[None], priors, decoded_bboxes[None], gt_bboxes[None],
             gt_labels[None], torch.ones((1, gt_bboxes.size(0)), dtype=torch.bool,
                                         device=gt_bboxes.device))
-        return AssignResult(int(result.num_gts[0]), result.gt_inds[0], result.max_overlaps[0],
-                            result.labels[0])
+        return result.of_image(0, gt_bboxes.size(0))
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(center_radius={self.center_radius}, '
