@@ -2,6 +2,7 @@
 from .anchor_free_head import AnchorFreeHead
 from .anchor_head import AnchorHead, AnchorTargets
 from .atss_head import ATSSHead
+from .base_dense_head import BaseDenseHead
 from .fcos_head import FCOSHead
 from .fcos_targets import FCOSTargets, fcos_point_targets
 from .gfl_head import GFLHead
@@ -10,6 +11,6 @@ from .rpn_head import RPNHead
 from .ssd_head import SSDHead, SSDTargets
 from .yolox_head import YOLOXHead
 
-__all__ = ['ATSSHead', 'AnchorFreeHead', 'AnchorHead', 'AnchorTargets', 'FCOSHead', 'FCOSTargets',
-           'GFLHead', 'RetinaHead', 'RPNHead', 'SSDHead', 'SSDTargets', 'YOLOXHead',
-           'fcos_point_targets']
+__all__ = ['ATSSHead', 'AnchorFreeHead', 'AnchorHead', 'AnchorTargets', 'BaseDenseHead',
+           'FCOSHead', 'FCOSTargets', 'GFLHead', 'RetinaHead', 'RPNHead', 'SSDHead', 'SSDTargets',
+           'YOLOXHead', 'fcos_point_targets']

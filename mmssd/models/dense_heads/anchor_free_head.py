@@ -16,16 +16,12 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmssd.registry import MODELS, TASK_UTILS
 
-from ..test_time_augs.aug_test import dense_aug_bboxes
-from ..utils import bbox2result
 from ..utils.cfg_keys import (
     ConfigKeyError,
     build_checked,
@@ -34,6 +30,7 @@ from ..utils.cfg_keys import (
     invalid_cfg_value,
 )
 from ..utils.multiclass_nms import dense_detections
+from .base_dense_head import BaseDenseHead
 
 #: Keys an anchor-free head refuses, with what to do instead.
 ANCHOR_KEYS = {
@@ -43,7 +40,7 @@ ANCHOR_KEYS = {
 
 
 @MODELS.register_module()
-class AnchorFreeHead(BaseModule):
+class AnchorFreeHead(BaseDenseHead):
     """Anchor-free dense head (mmdetection 2.x arguments and module names).
 
     On every level the feature ``(B, in_channels, H, W)`` goes through ``cls_convs`` and
@@ -214,19 +211,3 @@ class AnchorFreeHead(BaseModule):
                                         cfg.get('nms_pre', -1))
         return dense_detections(decoded[0], decoded[1], img_metas, cfg, rescale,
                                 decoded[3] if len(decoded) > 3 else None)
-
-    def simple_test(self, feats: Sequence[Tensor], img_metas: Sequence[dict],
-                    rescale: bool = True) -> list:
-        """Forward and post-process (:meth:`get_bboxes`) a batch of features."""
-        return self.get_bboxes(*self(feats), img_metas=img_metas, rescale=rescale)
-
-    def get_bboxes_aug(self, aug_outs: Sequence[Sequence[Sequence[Tensor]]],
-                       img_metas: Sequence[Sequence[dict]], cfg: dict | None = None,
-                       rescale: bool = True) -> list[tuple[Tensor, Tensor]]:
-        """:meth:`get_bboxes` of test-time augmentations (lists over augmentations of
-        outputs and of metas): :func:`~mmssd.models.test_time_augs.dense_aug_bboxes`."""
-        return dense_aug_bboxes(self, aug_outs, img_metas, cfg, rescale)
-
-    def results_to_numpy(self, results: Sequence[tuple[Tensor, Tensor]]) -> list[list[np.ndarray]]:
-        """Per image, a list over classes of float32 ``(k, 5)`` arrays (:func:`bbox2result`)."""
-        return [bbox2result(bboxes, labels, self.num_classes) for bboxes, labels in results]

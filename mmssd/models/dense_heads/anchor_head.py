@@ -22,26 +22,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import torch
-from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmssd.registry import MODELS, TASK_UTILS
 
-from ..test_time_augs.aug_test import dense_aug_bboxes
-from ..utils import bbox2result, img_shapes_tensor, pad_instances, reduce_mean
+from ..utils import img_shapes_tensor, pad_instances, reduce_mean
 from ..utils.cfg_keys import build_checked, check_cfg_keys, check_nms_cfg, require_cfg_key
 from ..utils.mlvl_outputs import level_topk, levels_to_batch, take_rows
 from ..utils.multiclass_nms import dense_detections
 from .anchor_targets import AnchorTargets
+from .base_dense_head import BaseDenseHead
 
 # classification losses with which mmdetection uses no sampler (``self.sampling = False``)
 NON_SAMPLING_LOSSES = ('FocalLoss', 'GHMC', 'QualityFocalLoss')
 
 
 @MODELS.register_module()
-class AnchorHead(BaseModule):
+class AnchorHead(BaseDenseHead):
     """Anchor-based dense head (mmdetection 2.x semantics, arguments and module names).
 
     On every level a 1x1 ``conv_cls`` maps the feature ``(B, in_channels, H, W)`` to
@@ -380,20 +378,3 @@ class AnchorHead(BaseModule):
                                         cfg.get('nms_pre', -1))
         return dense_detections(decoded[0], decoded[1], img_metas, cfg, rescale,
                                 decoded[3] if len(decoded) > 3 else None)
-
-    def simple_test(self, feats: Sequence[Tensor], img_metas: Sequence[dict],
-                    rescale: bool = True) -> list:
-        """Forward and post-process (:meth:`get_bboxes`) a batch of features."""
-        cls_scores, bbox_preds = self(feats)
-        return self.get_bboxes(cls_scores, bbox_preds, img_metas, rescale=rescale)
-
-    def get_bboxes_aug(self, aug_outs: Sequence[tuple[Sequence[Tensor], Sequence[Tensor]]],
-                       img_metas: Sequence[Sequence[dict]], cfg: dict | None = None,
-                       rescale: bool = True) -> list[tuple[Tensor, Tensor]]:
-        """:meth:`get_bboxes` of test-time augmentations (lists over augmentations of
-        outputs and of metas): :func:`~mmssd.models.test_time_augs.dense_aug_bboxes`."""
-        return dense_aug_bboxes(self, aug_outs, img_metas, cfg, rescale)
-
-    def results_to_numpy(self, results: Sequence[tuple[Tensor, Tensor]]) -> list[list[np.ndarray]]:
-        """Per image, per class float32 ``(k, 5)`` arrays (:func:`bbox2result`)."""
-        return [bbox2result(bboxes, labels, self.num_classes) for bboxes, labels in results]

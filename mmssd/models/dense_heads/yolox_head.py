@@ -9,20 +9,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmssd.registry import MODELS, TASK_UTILS
 
 from ..layers.csp_layer import YOLOX_ACT, YOLOX_NORM, conv_module
-from ..test_time_augs.aug_test import dense_aug_bboxes
-from ..utils import bbox2result, pad_instances, reduce_mean
+from ..utils import pad_instances, reduce_mean
 from ..utils.cfg_keys import build_checked, check_cfg_keys, check_nms_cfg
 from ..utils.mlvl_outputs import levels_to_batch
 from ..utils.multiclass_nms import dense_detections
+from .base_dense_head import BaseDenseHead
 
 
 def bbox_xyxy_to_cxcywh(bboxes: Tensor) -> Tensor:
@@ -32,7 +30,7 @@ def bbox_xyxy_to_cxcywh(bboxes: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
-class YOLOXHead(BaseModule):
+class YOLOXHead(BaseDenseHead):
     """YOLOX head: per level, ``stacked_convs`` convs of a classification and a regression
     branch, then 1x1 predictors ``conv_cls (B, C, H, W)``, ``conv_reg (B, 4, H, W)`` (centre
     offset and log size, in strides, from the cell's top-left point) and ``conv_obj (B, 1,
@@ -247,19 +245,3 @@ class YOLOXHead(BaseModule):
         bboxes, scores, _ = self.mlvl_topk_decode(cls_scores, bbox_preds, objectnesses,
                                                   img_metas)
         return dense_detections(bboxes, scores, img_metas, cfg, rescale)
-
-    def simple_test(self, feats: Sequence[Tensor], img_metas: Sequence[dict],
-                    rescale: bool = True) -> list:
-        """Forward and post-process (:meth:`get_bboxes`) a batch of features."""
-        return self.get_bboxes(*self(feats), img_metas=img_metas, rescale=rescale)
-
-    def get_bboxes_aug(self, aug_outs: Sequence[Sequence[Sequence[Tensor]]],
-                       img_metas: Sequence[Sequence[dict]], cfg: dict | None = None,
-                       rescale: bool = True) -> list[tuple[Tensor, Tensor]]:
-        """Test-time augmentation: :func:`~mmssd.models.test_time_augs.dense_aug_bboxes`."""
-        return dense_aug_bboxes(self, aug_outs, img_metas, cfg, rescale)
-
-    def results_to_numpy(self, results: Sequence[tuple[Tensor, Tensor]]) -> list[list[np.ndarray]]:
-        """Per image, a list over classes of float32 ``(k, 5)`` arrays (:func:`bbox2result`)."""
-        return [bbox2result(bboxes, labels, self.num_classes) for bboxes, labels in results]
-
