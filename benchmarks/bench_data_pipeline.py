@@ -236,9 +236,11 @@ def main() -> None:
     print(f'(b) baseline  : {1 / t_base:7.1f} images/s/core')
     print(f'speed-up (b) / (a) : {t_base / t_opt:.2f}x')
     if mixing is not None:
-        print(f'(c) YOLOX-S mixing, 640x640: {1 / mixing[0]:7.1f} images/s/core '
-              f'({mixing[0] * 1e3:.2f} ms per image, of which {mixing[1] * 1e3:.2f} ms '
-              'decode its 5 JPEGs)')
+        print(f'\n(c) YOLOX-S mixing, 640x640: {1 / mixing.total:7.1f} images/s/core '
+              f'({mixing.total * 1e3:.2f} ms per image)')
+        print(f'{"  load 5 images (decode)":34s} {mixing.load * 1e3:9.3f} ms')
+        for name, seconds in mixing.steps.items():
+            print(f'  {name:32s} {seconds * 1e3:9.3f} ms')
     ablation_names = [name for name in variants if name not in ('optimised', 'baseline')]
     if ablation_names:
         print('\n(outputs identical to (a) except with the uint8 colour jitter)')

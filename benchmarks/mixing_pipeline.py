@@ -10,6 +10,7 @@ for the mosaic, one for MixUp) once each.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from torch.utils.data import Dataset
@@ -52,22 +53,55 @@ class MixingSource(Dataset):
         return self.pipeline({**self.samples[idx], 'bbox_fields': []})
 
 
-def time_mixing(samples: list[dict], seed: int, repeats: int) -> tuple[float, float]:
-    """Best seconds per image of the mixing pipeline, and of decoding alone (the five
-    loads a sample makes), over ``samples``."""
+class Timed:
+    """A transform (or the source's loading) that adds its seconds to ``self.seconds``; keeps
+    the wrapped transform's ``get_indexes`` (the mixing transforms' extra samples)."""
+
+    def __init__(self, transform) -> None:
+        self.transform = transform
+        self.seconds = 0.0
+        if hasattr(transform, 'get_indexes'):
+            self.get_indexes = transform.get_indexes
+
+    def __call__(self, results):
+        start = time.perf_counter()
+        out = self.transform(results)
+        self.seconds += time.perf_counter() - start
+        return out
+
+
+@dataclass
+class MixingTimes:
+    """Best seconds per image of the mixing pipeline (``total``) and, in that run, of the
+    five loads a sample makes (``load``) and of each transform (``steps``: name -> s)."""
+
+    total: float
+    load: float
+    steps: dict[str, float]
+
+
+def time_mixing(samples: list[dict], seed: int, repeats: int) -> MixingTimes:
+    """Run the mixing pipeline over ``samples`` ``repeats`` times (np.random seeded with
+    ``seed`` each time) and keep the fastest run."""
     source = MixingSource(samples)
+    load = Timed(source.pipeline)
+    source.pipeline = load
     dataset = MultiImageMixDataset(source, MIXING_PIPELINE)
+    steps = [Timed(t) for t in dataset.pipeline]
+    dataset.pipeline = steps
     dataset[0]  # warm-up
-    best, best_load = float('inf'), float('inf')
+    best = MixingTimes(float('inf'), 0.0, {})
+    n = len(dataset)
     for _ in range(repeats):
+        for timed in (load, *steps):
+            timed.seconds = 0.0
         np.random.seed(seed)
         start = time.perf_counter()
-        for i in range(len(dataset)):
+        for i in range(n):
             dataset[i]
-        best = min(best, (time.perf_counter() - start) / len(dataset))
-        start = time.perf_counter()
-        for i in range(len(dataset)):
-            for k in range(5):
-                source[(i + k) % len(source)]
-        best_load = min(best_load, (time.perf_counter() - start) / len(dataset))
-    return best, best_load
+        total = (time.perf_counter() - start) / n
+        if total < best.total:
+            best = MixingTimes(total, load.seconds / n,
+                               {name: t.seconds / n for name, t in
+                                zip(dataset.pipeline_types, steps, strict=True)})
+    return best
