@@ -1,7 +1,8 @@
 """Fixtures every test folder may use, and the session's test order.
 
 The trained demo models (``demo_run``, ``ssdlite_run``, ``faster_rcnn_run``,
-``cascade_rcnn_run``, ``retinanet_run``, ``atss_run``, ``gfl_run``;
+``cascade_rcnn_run``, ``retinanet_run``, ``atss_run``, ``gfl_run``, ``yolox_run``,
+``faster_rcnn_mosaic_run``;
 :mod:`tests.helpers.trained` says what each is)
 are trained once per test session, whatever the number of xdist workers, and shared by
 the tests that need a model of that kind. A test parametrized over several of them asks
@@ -38,10 +39,12 @@ TRAINED_RUNS: dict[str, Callable[[Path], None]] = {
     'ssdlite_run': trained.train_ssdlite_short,
     'faster_rcnn_run': trained.train_faster_rcnn_short,
     'retinanet_run': trained.train_retinanet_short,
+    'yolox_run': trained.train_yolox_overfit,
     'demo_run': trained.train_demo_overfit,
     'fcos_run': trained.train_fcos_short,
     'atss_run': trained.train_atss_overfit,
     'gfl_run': trained.train_gfl_overfit,
+    'faster_rcnn_mosaic_run': trained.train_faster_rcnn_mosaic_short,
 }
 
 
@@ -107,6 +110,19 @@ def atss_run(tmp_path_factory) -> trained.TrainedRun:
 def gfl_run(tmp_path_factory) -> trained.TrainedRun:
     """GFL's demo config fit to 8 images (:func:`tests.helpers.trained.train_gfl_overfit`)."""
     return trained.load_run(_trained_folder(tmp_path_factory, 'gfl_run'))
+
+
+@pytest.fixture(scope='session')
+def yolox_run(tmp_path_factory) -> trained.TrainedRun:
+    """YOLOX's demo config fit to 8 images (:func:`tests.helpers.trained.train_yolox_overfit`)."""
+    return trained.load_run(_trained_folder(tmp_path_factory, 'yolox_run'))
+
+
+@pytest.fixture(scope='session')
+def faster_rcnn_mosaic_run(tmp_path_factory) -> trained.TrainedRun:
+    """The Mosaic Faster R-CNN demo, shortened
+    (:func:`tests.helpers.trained.train_faster_rcnn_mosaic_short`)."""
+    return trained.load_run(_trained_folder(tmp_path_factory, 'faster_rcnn_mosaic_run'))
 
 
 @pytest.fixture

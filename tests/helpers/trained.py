@@ -16,6 +16,9 @@ turns each into a fixture. What each run is for:
   use the checkpoint through the tools.
 - :func:`train_atss_overfit` (``atss_run``), :func:`train_gfl_overfit` (``gfl_run``): the
   ATSS and GFL demo configs fit to 8 demo images (:data:`DENSE_OVERFIT`): they learn.
+- :func:`train_yolox_overfit` (``yolox_run``): the YOLOX demo config, with Mosaic, fit to
+  8 demo images (:data:`YOLOX_OVERFIT`); :func:`train_faster_rcnn_mosaic_short`
+  (``faster_rcnn_mosaic_run``): the Mosaic/MixUp Faster R-CNN demo, shortened.
 """
 from __future__ import annotations
 
@@ -278,3 +281,78 @@ def train_atss_overfit(folder: Path) -> None:
 def train_gfl_overfit(folder: Path) -> None:
     """``gfl_run``: :data:`DENSE_OVERFIT` of ``configs/demo/gfl_r18_fpn_demo.py``."""
     _train_dense_overfit(folder, REPO / 'configs/demo/gfl_r18_fpn_demo.py')
+
+
+#: ``yolox_run``: the YOLOX demo config (CSPDarknet + YOLOXPAFPN + YOLOXHead, from
+#: scratch) fit to 8 demo images at 128 px: ``MultiImageMixDataset`` with Mosaic and a mild
+#: RandomAffine, the batch-synchronised multi-scale resize (96..160 px), plain images and
+#: the L1 loss for the last epochs (``YOLOXModeSwitchHook`` in a persistent loader worker),
+#: EMA weights, the YOLOX lr policy; batch 8 (one iteration an epoch); validated on the
+#: same 8 images (plain, 128 px) after the last epoch.
+YOLOX_OVERFIT = """\
+_base_ = {base!r}
+img_scale = (128, 128)
+model = dict(input_size=img_scale, random_size_range=(3, 5), random_size_interval=1)
+train_pipeline = [
+    dict(type='Mosaic', img_scale=img_scale, pad_val=114.0),
+    dict(type='RandomAffine', scaling_ratio_range=(0.75, 1.25), border=(-64, -64)),
+    dict(type='RandomFlip', flip_ratio=0.5),
+    dict(type='Resize', img_scale=img_scale, keep_ratio=True),
+    dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0))),
+    dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=False),
+    dict(type='DefaultFormatBundle'),
+    dict(type='Collect', keys=['img', 'gt_bboxes', 'gt_labels']),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='MultiScaleFlipAug', img_scale=img_scale, flip=False, transforms=[
+        dict(type='Resize', keep_ratio=True), dict(type='RandomFlip'),
+        dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0))),
+        dict(type='DefaultFormatBundle'), dict(type='Collect', keys=['img'])]),
+]
+split = dict(ann_file={ann!r}, img_prefix={prefix!r})
+data = dict(samples_per_gpu=8,
+            train=dict(dataset=split, pipeline=train_pipeline),
+            val=dict(split, pipeline=test_pipeline), test=dict(split, pipeline=test_pipeline),
+            val_dataloader=dict(samples_per_gpu=8), test_dataloader=dict(samples_per_gpu=8))
+optimizer = dict(lr={lr})
+lr_config = dict(warmup_iters=1, num_last_epochs={last})
+runner = dict(max_epochs={epochs})
+custom_hooks = [
+    dict(type='YOLOXModeSwitchHook', num_last_epochs={last}, priority=48),
+    dict(type='SyncNormHook', num_last_epochs={last}, interval=1, priority=48),
+    dict(type='ExpMomentumEMAHook', resume_from=None, momentum=0.0001, priority=49),
+]
+evaluation = dict(interval={epochs}, save_best=None)
+checkpoint_config = dict(interval={epochs})
+log_config = dict(interval=1)
+"""
+YOLOX_OVERFIT_ARGS = dict(epochs=60, last=15, lr=0.003)
+
+
+def train_yolox_overfit(folder: Path) -> None:
+    """``yolox_run``: :data:`YOLOX_OVERFIT` of ``configs/demo/yolox_tiny_demo.py``."""
+    root = make_demo_data(folder / 'demo', 8, 1)
+    short = folder / 'yolox_tiny_demo_overfit.py'
+    short.write_text(YOLOX_OVERFIT.format(
+        base=str(REPO / 'configs/demo/yolox_tiny_demo.py'),
+        ann=str(root / 'annotations/instances_train.json'),
+        prefix=str(root / 'train') + '/', **YOLOX_OVERFIT_ARGS))
+    work_dir = folder / 'work'
+    run_tool(['tools/train.py', short, '--work-dir', work_dir, '--seed', '0'])
+    save_run(TrainedRun(short, work_dir, YOLOX_OVERFIT_ARGS['epochs'], root, []), folder)
+
+
+def train_faster_rcnn_mosaic_short(folder: Path) -> None:
+    """``faster_rcnn_mosaic_run``: the Mosaic + RandomAffine + MixUp Faster R-CNN demo
+    (``MultiImageMixDataset`` around the demo's CocoDataset), 32 images, batch 8, 3 epochs
+    (5 iterations each: GroupSampler), mixed samples in the first epoch and plain images in
+    the last two (``YOLOXModeSwitchHook(num_last_epochs=1)`` switches before the epoch
+    ``max_epochs - num_last_epochs``, as mmdetection's does), validated on 8 images."""
+    root = make_demo_data(folder / 'demo', 32, 8)
+    options = [f'data.train.dataset.ann_file={root}/annotations/instances_train.json',
+               f'data.train.dataset.img_prefix={root}/train/',
+               'custom_hooks.0.num_last_epochs=1', *data_options(root)[2:]]
+    config = REPO / 'configs/demo/faster_rcnn_r18_fpn_mosaic_demo.py'
+    short, work_dir, _ = train_short(config, folder, 3, options)
+    save_run(TrainedRun(short, work_dir, 3, root, []), folder)
