@@ -8,6 +8,7 @@ import mmcv
 import numpy as np
 
 from mmssd.datasets import make_demo_voc_dataset
+from mmssd.datasets.demo_shapes import make_demo_dataset
 from mmssd.visualization import class_palette
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,6 +38,26 @@ def test_browse_voc_demo_draws_ground_truth(tmp_path, monkeypatch):
         # some pixels carry a class colour exactly: a box was drawn
         matches = (img[:, :, None, :] == colours[None, None]).all(-1).any(-1)
         assert matches.sum() > 50, path
+
+
+def test_browse_yolox_demo_draws_mixed_samples(tmp_path):
+    """The YOLOX demo's MultiImageMixDataset: each saved image is a Mosaic + RandomAffine
+    sample with its boxes, also when --skip-type keeps the tensor-packing steps."""
+    make_demo_dataset(tmp_path / 'demo', num_train=6, num_val=1)
+    root = tmp_path / 'demo'
+    options = ['--cfg-options', f'data.train.dataset.ann_file={root}/annotations/'
+               'instances_train.json', f'data.train.dataset.img_prefix={root}/train/']
+    for out, skip in ((tmp_path / 'plain', []), (tmp_path / 'tensors', ['--skip-type', 'Pad'])):
+        load_tool().main([str(REPO / 'configs/demo/yolox_tiny_demo.py'), '--output-dir',
+                          str(out), '--max-images', '3', *skip, *options])
+        files = sorted(out.glob('*.png'))
+        assert len(files) == 3
+        colours = np.array(class_palette(5))
+        for path in files:
+            img = mmcv.imread(str(path))
+            assert img.shape == (192, 192, 3)  # Mosaic's 384 canvas warped, then resized
+            matches = (img[:, :, None, :] == colours[None, None]).all(-1).any(-1)
+            assert matches.sum() > 50, path
 
 
 def test_skip_type_removes_steps_inside_wrappers():

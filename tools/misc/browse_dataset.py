@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import mmcv
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from mmssd.apis import load_config
@@ -53,8 +54,11 @@ def without_steps(dataset_cfg: dict, skip: Sequence[str]) -> dict:
     return cfg
 
 
-def to_uint8_bgr(img: np.ndarray) -> np.ndarray:
-    """(H, W, 3) image of any dtype as uint8 for saving."""
+def to_uint8_bgr(img: np.ndarray | torch.Tensor) -> np.ndarray:
+    """(H, W, 3) image of any dtype, or the (3, H, W) tensor of ``DefaultFormatBundle`` (when
+    ``--skip-type`` keeps it), as uint8 (H, W, 3) for saving."""
+    if isinstance(img, torch.Tensor):
+        img = img.permute(1, 2, 0).numpy()
     return np.clip(np.asarray(img), 0, 255).astype(np.uint8)
 
 
@@ -71,8 +75,8 @@ def main(argv: list[str] | None = None) -> None:
         if 'img' not in item or 'gt_bboxes' not in item:
             raise SystemExit(f'pipeline output has no img/gt_bboxes (keys: {sorted(item)}); '
                              'skip the steps that pack them with --skip-type')
-        drawn = draw_boxes(to_uint8_bgr(item['img']), item['gt_bboxes'],
-                           item['gt_labels'], names)
+        drawn = draw_boxes(to_uint8_bgr(item['img']), np.asarray(item['gt_bboxes']),
+                           np.asarray(item['gt_labels']), names)
         stem = osp.splitext(osp.basename(item.get('ori_filename', f'{i}.png')))[0]
         mmcv.imwrite(drawn, osp.join(args.output_dir, f'{i:06d}_{stem}.png'))
     print(f'saved {total} images to {args.output_dir}')
