@@ -1,12 +1,12 @@
 """mmdetection 2.x's ``AnchorFreeHead``: dense heads that predict from points, not anchors.
 
-The base of FCOS. It owns the point generator (one point per feature-map cell and level,
-cached per feature-map sizes), the conv towers (``stacked_convs`` ConvModules, GroupNorm
-named ``gn`` when ``norm_cfg`` says so), the 3x3 predictors ``conv_cls`` / ``conv_reg``,
-the box coder (distances from points, ``DistancePointBBoxCoder``) and post-processing
-(the same :func:`~mmssd.models.utils.multiclass_nms.dense_detections` and test-time
-augmentation path as :class:`~mmssd.models.dense_heads.AnchorHead`, so detectors, TTA and
-export treat both alike). Subclasses add their targets and losses.
+The base of FCOS. It owns the point generator (one point per feature-map cell and level),
+the conv towers (``stacked_convs`` ConvModules, GroupNorm named ``gn`` when ``norm_cfg``
+says so), the 3x3 predictors ``conv_cls`` / ``conv_reg`` and the box coder (distances from
+points, ``DistancePointBBoxCoder``). Post-processing and test-time augmentation are
+:class:`~mmssd.models.dense_heads.BaseDenseHead`'s, as for
+:class:`~mmssd.models.dense_heads.AnchorHead`, so detectors, TTA and export treat both
+alike. Subclasses add their targets and losses.
 
 Shapes: ``B`` images, ``L`` levels of ``(H_l, W_l)`` cells, ``N = sum_l H_l * W_l`` points
 per image ordered ``(level, H, W)``, ``C`` classes, ``K = cls_out_channels``.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 
-import torch
 from mmcv.cnn import ConvModule
 from torch import Tensor, nn
 
@@ -29,7 +28,6 @@ from ..utils.cfg_keys import (
     check_nms_cfg,
     invalid_cfg_value,
 )
-from ..utils.multiclass_nms import dense_detections
 from .base_dense_head import BaseDenseHead
 
 #: Keys an anchor-free head refuses, with what to do instead.
@@ -118,7 +116,6 @@ class AnchorFreeHead(BaseDenseHead):
         self.prior_generator = TASK_UTILS.build({'type': 'MlvlPointGenerator',
                                                  'strides': self.strides})
         self._init_layers()
-        self._points_cache: tuple[tuple, list[Tensor]] | None = None
 
     def _refuse_unknown(self, unknown: dict) -> None:
         """Raise :class:`ConfigKeyError` for the first key no constructor took."""
@@ -168,46 +165,5 @@ class AnchorFreeHead(BaseDenseHead):
         outs = [self.forward_single(feat)[:2] for feat in feats]
         return [o[0] for o in outs], [o[1] for o in outs]
 
-    # ----------------------------------------------------------------------------- points
-    def get_points(self, featmap_sizes: Sequence[tuple[int, int]],
-                   device: torch.device | str = 'cpu',
-                   dtype: torch.dtype = torch.float32) -> list[Tensor]:
-        """Per level the points ``(H_l * W_l, 2)`` ``[x, y]``, shared by all images (cached;
-        not while tracing, where the sizes are tensors of the traced input's shape)."""
-        if torch.jit.is_tracing():
-            return self.prior_generator.grid_priors(featmap_sizes, dtype, device)
-        key = (tuple(tuple(int(s) for s in size) for size in featmap_sizes), str(device), dtype)
-        if self._points_cache is None or self._points_cache[0] != key:
-            self._points_cache = (key, self.prior_generator.grid_priors(key[0], dtype, device))
-        return self._points_cache[1]
-
-    # ----------------------------------------------------------------------------- testing
-    def cls_probabilities(self, cls_logits: Tensor) -> Tensor:
-        """Logits ``(B, n, K)`` -> probabilities ``(B, n, C + 1)``, background last."""
-        if self.use_sigmoid_cls:
-            return nn.functional.pad(cls_logits.sigmoid(), (0, 1))
-        return cls_logits.softmax(-1)
-
-    def _test_cfg(self, cfg: dict | None) -> dict:
-        cfg = self.test_cfg if cfg is None else cfg
-        if cfg is None:
-            raise RuntimeError(f'{type(self).__name__} needs test_cfg to post-process '
-                               'detections')
-        return cfg
-
-    def mlvl_topk_decode(self, *args) -> tuple[Tensor, ...]:
-        """``(*outs, img_metas, nms_pre)`` -> ``bboxes (B, n, 4)``, ``scores (B, n, C + 1)``,
-        ``level_ids (n,)`` and optionally score factors ``(B, n)``: each level's
-        ``nms_pre`` best points decoded and clipped (subclasses)."""
-        raise NotImplementedError
-
-    def get_bboxes(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
-                   img_metas: Sequence[dict], cfg: dict | None = None,
-                   rescale: bool = True) -> list[tuple[Tensor, Tensor]]:
-        """Detections of each image ``(det_bboxes (n, 5), det_labels (n,))``:
-        :meth:`mlvl_topk_decode`, then :func:`dense_detections` (rescale, NMS)."""
-        cfg = self._test_cfg(cfg)
-        decoded = self.mlvl_topk_decode(cls_scores, bbox_preds, img_metas,
-                                        cfg.get('nms_pre', -1))
-        return dense_detections(decoded[0], decoded[1], img_metas, cfg, rescale,
-                                decoded[3] if len(decoded) > 3 else None)
+    #: Per level the points ``(H_l * W_l, 2)`` ``[x, y]``, shared by all images (cached).
+    get_points = BaseDenseHead.mlvl_priors

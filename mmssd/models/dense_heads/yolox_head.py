@@ -19,7 +19,6 @@ from ..layers.csp_layer import YOLOX_ACT, YOLOX_NORM, conv_module
 from ..utils import pad_instances, reduce_mean
 from ..utils.cfg_keys import build_checked, check_cfg_keys, check_nms_cfg
 from ..utils.mlvl_outputs import levels_to_batch
-from ..utils.multiclass_nms import dense_detections
 from .base_dense_head import BaseDenseHead
 
 
@@ -239,9 +238,4 @@ class YOLOXHead(BaseDenseHead):
                    cfg: dict | None = None, rescale: bool = True) -> list[tuple[Tensor, Tensor]]:
         """Detections of each image ``(det_bboxes (n, 5), det_labels (n,))``:
         :meth:`mlvl_topk_decode`, then :func:`dense_detections` (rescale, per-class NMS)."""
-        cfg = self.test_cfg if cfg is None else cfg
-        if cfg is None:
-            raise RuntimeError('YOLOXHead needs test_cfg to post-process detections')
-        bboxes, scores, _ = self.mlvl_topk_decode(cls_scores, bbox_preds, objectnesses,
-                                                  img_metas)
-        return dense_detections(bboxes, scores, img_metas, cfg, rescale)
+        return self.detections((cls_scores, bbox_preds, objectnesses), img_metas, cfg, rescale)
