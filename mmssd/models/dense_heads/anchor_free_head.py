@@ -24,8 +24,6 @@ from mmssd.registry import MODELS, TASK_UTILS
 from ..utils.cfg_keys import (
     ConfigKeyError,
     build_checked,
-    check_cfg_keys,
-    check_nms_cfg,
     invalid_cfg_value,
 )
 from .base_dense_head import BaseDenseHead
@@ -66,12 +64,6 @@ class AnchorFreeHead(BaseDenseHead):
             key (with the closest known one), as :class:`ConfigKeyError`.
     """
 
-    #: Keys of ``train_cfg`` this head reads (``debug`` is accepted and ignored).
-    TRAIN_CFG_KEYS: tuple[str, ...] = ()
-    #: Keys of ``test_cfg`` this head reads.
-    TEST_CFG_KEYS: tuple[str, ...] = ('nms_pre', 'nms', 'score_thr', 'max_per_img',
-                                      'min_bbox_size')
-
     def __init__(self, num_classes: int, in_channels: int, feat_channels: int = 256,
                  stacked_convs: int = 4, strides: Sequence[int] = (4, 8, 16, 32, 64),
                  dcn_on_last_conv: bool = False, conv_bias: bool | str = 'auto',
@@ -85,7 +77,6 @@ class AnchorFreeHead(BaseDenseHead):
             init_cfg = {'type': 'Normal', 'layer': 'Conv2d', 'std': 0.01,
                         'override': {'type': 'Normal', 'name': 'conv_cls', 'std': 0.01,
                                      'bias_prob': 0.01}}
-        super().__init__(init_cfg)
         if dcn_on_last_conv:
             raise invalid_cfg_value(
                 'dcn_on_last_conv', 'deformable convolution needs compiled mmcv ops, which '
@@ -93,18 +84,13 @@ class AnchorFreeHead(BaseDenseHead):
         if conv_bias != 'auto' and not isinstance(conv_bias, bool):
             raise invalid_cfg_value('conv_bias', f"expected 'auto', True or False, got "
                                     f'{conv_bias!r}')
-        self.check_cfgs(train_cfg, test_cfg)
-        self.num_classes = num_classes
-        self.in_channels = in_channels
-        self.feat_channels = feat_channels
+        super().__init__(num_classes, in_channels, feat_channels, train_cfg, test_cfg, init_cfg)
         self.stacked_convs = stacked_convs
         self.strides = list(strides)
         self.dcn_on_last_conv = dcn_on_last_conv
         self.conv_bias = conv_bias
         self.conv_cfg = conv_cfg
         self.norm_cfg = norm_cfg
-        self.train_cfg = train_cfg
-        self.test_cfg = test_cfg
         loss_cls = loss_cls or {'type': 'FocalLoss', 'use_sigmoid': True, 'gamma': 2.0,
                                 'alpha': 0.25, 'loss_weight': 1.0}
         self.use_sigmoid_cls = bool(loss_cls.get('use_sigmoid', False))
@@ -127,13 +113,6 @@ class AnchorFreeHead(BaseDenseHead):
                      for name, param in inspect.signature(cls.__init__).parameters.items()
                      if param.kind is param.POSITIONAL_OR_KEYWORD and name != 'self'}
             raise ConfigKeyError('', key, 'unknown', sorted(known))
-
-    def check_cfgs(self, train_cfg: dict | None, test_cfg: dict | None) -> None:
-        """Refuse unknown keys of ``train_cfg`` / ``test_cfg`` and a bad ``test_cfg.nms``."""
-        check_cfg_keys(train_cfg, self.TRAIN_CFG_KEYS, 'train_cfg')
-        check_cfg_keys(test_cfg, self.TEST_CFG_KEYS, 'test_cfg')
-        if test_cfg and 'nms' in test_cfg:
-            check_nms_cfg(test_cfg['nms'], 'test_cfg.nms')
 
     # ----------------------------------------------------------------------------- layers
     def _init_layers(self) -> None:

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from mmssd.registry import MODELS, TASK_UTILS
 
 from ..utils import pad_instances, reduce_mean
-from ..utils.cfg_keys import build_checked, check_cfg_keys, check_nms_cfg, require_cfg_key
+from ..utils.cfg_keys import build_checked, require_cfg_key
 from ..utils.mlvl_outputs import levels_to_batch
 from .anchor_targets import AnchorTargets
 from .base_dense_head import BaseDenseHead
@@ -72,9 +72,6 @@ class AnchorHead(BaseDenseHead):
 
     #: Keys of ``train_cfg`` this head reads (``debug`` is accepted and ignored).
     TRAIN_CFG_KEYS: tuple[str, ...] = ('assigner', 'sampler', 'allowed_border', 'pos_weight')
-    #: Keys of ``test_cfg`` this head reads.
-    TEST_CFG_KEYS: tuple[str, ...] = ('nms_pre', 'nms', 'score_thr', 'max_per_img',
-                                      'min_bbox_size')
 
     def __init__(self, num_classes: int, in_channels: int | Sequence[int],
                  feat_channels: int = 256, anchor_generator: dict | None = None,
@@ -84,22 +81,16 @@ class AnchorHead(BaseDenseHead):
                  init_cfg: dict | list | None = None) -> None:
         if init_cfg is None:
             init_cfg = {'type': 'Normal', 'layer': 'Conv2d', 'std': 0.01}
-        super().__init__(init_cfg)
+        super().__init__(num_classes, in_channels, feat_channels, train_cfg, test_cfg, init_cfg)
         if anchor_generator is None:
             anchor_generator = {'type': 'AnchorGenerator', 'scales': [8, 16, 32],
                                 'ratios': [0.5, 1.0, 2.0], 'strides': [4, 8, 16, 32, 64]}
         if bbox_coder is None:
             bbox_coder = {'type': 'DeltaXYWHBBoxCoder', 'clip_border': True,
                           'target_means': [.0, .0, .0, .0], 'target_stds': [1.0, 1.0, 1.0, 1.0]}
-        self.check_cfgs(train_cfg, test_cfg)
-        self.num_classes = num_classes
-        self.in_channels = in_channels
-        self.feat_channels = feat_channels
         self.prior_generator = build_checked(TASK_UTILS, anchor_generator, 'anchor_generator')
         self.num_base_priors = self.prior_generator.num_base_priors
         self.reg_decoded_bbox = reg_decoded_bbox
-        self.train_cfg = train_cfg
-        self.test_cfg = test_cfg
         self._init_losses(loss_cls, loss_bbox)
         self._init_layers()
         self.bbox_coder = build_checked(TASK_UTILS, bbox_coder, 'bbox_coder')
@@ -110,14 +101,6 @@ class AnchorHead(BaseDenseHead):
             sampler = train_cfg.get('sampler') if self.sampling else None
             self.sampler = build_checked(TASK_UTILS, sampler or {'type': 'PseudoSampler'},
                                          'train_cfg.sampler')
-
-    def check_cfgs(self, train_cfg: dict | None, test_cfg: dict | None) -> None:
-        """Refuse unknown keys of ``train_cfg`` / ``test_cfg`` and a bad ``test_cfg.nms``
-        (:class:`~mmssd.models.utils.cfg_keys.ConfigKeyError`, paths relative to the head)."""
-        check_cfg_keys(train_cfg, self.TRAIN_CFG_KEYS, 'train_cfg')
-        check_cfg_keys(test_cfg, self.TEST_CFG_KEYS, 'test_cfg')
-        if test_cfg and 'nms' in test_cfg:
-            check_nms_cfg(test_cfg['nms'], 'test_cfg.nms')
 
     # ----------------------------------------------------------------------------- layers
     def _init_losses(self, loss_cls: dict | None, loss_bbox: dict | None) -> None:

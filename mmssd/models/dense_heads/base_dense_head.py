@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from ..test_time_augs.aug_test import dense_aug_bboxes
 from ..utils import bbox2result, img_shapes_tensor
+from ..utils.cfg_keys import check_cfg_keys, check_nms_cfg
 from ..utils.mlvl_outputs import level_topk, levels_to_batch, take_rows
 from ..utils.multiclass_nms import dense_detections
 
@@ -30,20 +31,47 @@ class BaseDenseHead(BaseModule):
     :meth:`decode_level`), :meth:`get_bboxes` (NMS), the one-pass test, test-time
     augmentation and the numpy results.
 
+    The constructor checks ``train_cfg`` / ``test_cfg`` (:meth:`check_cfgs`) and sets the
+    attributes every dense head has.
+
     Args:
+        num_classes: foreground classes ``C``.
+        in_channels: channels of the input levels.
+        feat_channels: channels of hidden convs.
+        train_cfg: keys :attr:`TRAIN_CFG_KEYS`.
+        test_cfg: keys :attr:`TEST_CFG_KEYS`.
         init_cfg: mmengine init config.
     """
 
-    num_classes: int
     cls_out_channels: int
     use_sigmoid_cls: bool
-    test_cfg: dict | None
     #: Regression outputs per prior (ATSS adds centerness, GFL predicts distributions).
     reg_out_channels: int = 4
+    #: Keys of ``train_cfg`` this head reads (``debug`` is accepted and ignored).
+    TRAIN_CFG_KEYS: tuple[str, ...] = ()
+    #: Keys of ``test_cfg`` this head reads.
+    TEST_CFG_KEYS: tuple[str, ...] = ('nms_pre', 'nms', 'score_thr', 'max_per_img',
+                                      'min_bbox_size')
 
-    def __init__(self, init_cfg: dict | list | None = None) -> None:
+    def __init__(self, num_classes: int, in_channels: int | Sequence[int],
+                 feat_channels: int = 256, train_cfg: dict | None = None,
+                 test_cfg: dict | None = None, init_cfg: dict | list | None = None) -> None:
         super().__init__(init_cfg)
+        self.check_cfgs(train_cfg, test_cfg)
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.feat_channels = feat_channels
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
         self._mlvl_priors_cache: tuple[tuple, list[Tensor]] | None = None
+
+    def check_cfgs(self, train_cfg: dict | None, test_cfg: dict | None) -> None:
+        """Refuse unknown keys of ``train_cfg`` / ``test_cfg`` and a bad ``test_cfg.nms``
+        (:class:`~mmssd.models.utils.cfg_keys.ConfigKeyError`, paths relative to the head)."""
+        check_cfg_keys(train_cfg, self.TRAIN_CFG_KEYS, 'train_cfg')
+        check_cfg_keys(test_cfg, self.TEST_CFG_KEYS, 'test_cfg')
+        if test_cfg and 'nms' in test_cfg:
+            check_nms_cfg(test_cfg['nms'], 'test_cfg.nms')
 
     # ----------------------------------------------------------------------------- priors
     def mlvl_priors(self, featmap_sizes: Sequence[tuple[int, int]],

@@ -17,7 +17,7 @@ from mmssd.registry import MODELS, TASK_UTILS
 
 from ..layers.csp_layer import YOLOX_ACT, YOLOX_NORM, conv_module
 from ..utils import pad_instances, reduce_mean
-from ..utils.cfg_keys import build_checked, check_cfg_keys, check_nms_cfg
+from ..utils.cfg_keys import build_checked
 from ..utils.mlvl_outputs import levels_to_batch
 from .base_dense_head import BaseDenseHead
 
@@ -75,23 +75,14 @@ class YOLOXHead(BaseDenseHead):
                  loss_obj: dict | None = None, loss_l1: dict | None = None,
                  train_cfg: dict | None = None, test_cfg: dict | None = None,
                  init_cfg: dict | list | None = None) -> None:
-        super().__init__(init_cfg)
         if dcn_on_last_conv:
             raise ValueError('YOLOXHead: dcn_on_last_conv needs compiled mmcv ops, which mmssd '
                              'does not use; set it to False')
-        check_cfg_keys(train_cfg, self.TRAIN_CFG_KEYS, 'train_cfg')
-        check_cfg_keys(test_cfg, self.TEST_CFG_KEYS, 'test_cfg')
-        if test_cfg and 'nms' in test_cfg:
-            check_nms_cfg(test_cfg['nms'], 'test_cfg.nms')
-        self.num_classes = num_classes
+        super().__init__(num_classes, in_channels, feat_channels, train_cfg, test_cfg, init_cfg)
         self.cls_out_channels = num_classes
         self.use_sigmoid_cls = True
-        self.in_channels = in_channels
-        self.feat_channels = feat_channels
         self.stacked_convs = stacked_convs
         self.strides = list(strides)
-        self.train_cfg = train_cfg
-        self.test_cfg = test_cfg
         self.use_l1 = False
         sigmoid_ce = dict(type='CrossEntropyLoss', use_sigmoid=True, reduction='sum',
                           loss_weight=1.0)
