@@ -90,8 +90,3 @@ class DistributionFocalLoss(ElementwiseLoss):
     def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         """:func:`distribution_focal_loss` per sample, ``(n,)``."""
         return distribution_focal_loss(pred, target)
-
-    def shortcut(self, pred: Tensor, target: Tensor, weight: Tensor | None,
-                 reduction: str) -> None:
-        """None: an empty target is reduced like any other (as mmdetection's DFL)."""
-        return None

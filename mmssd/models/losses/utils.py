@@ -60,12 +60,15 @@ class ElementwiseLoss(nn.Module):
         """The unreduced loss (same shape as ``pred``, or one value per sample)."""
         raise NotImplementedError
 
+    #: Whether an empty ``target`` gives ``pred.sum() * 0``, a zero that keeps the graph
+    #: (mmdetection's L1 and smooth L1 losses), instead of being reduced like any other.
+    zero_for_empty_target: bool = False
+
     def shortcut(self, pred: Tensor, target: Any, weight: Tensor | None,
                  reduction: str) -> Tensor | None:
-        """The loss when it needs no element-wise computation, else None; here an empty
-        ``target`` tensor gives ``pred.sum() * 0``, a zero that keeps the graph (as
-        mmdetection's L1 and smooth L1 losses)."""
-        if isinstance(target, Tensor) and target.numel() == 0:
+        """The loss when it needs no element-wise computation, else None; here only the
+        zero of an empty ``target`` (:attr:`zero_for_empty_target`)."""
+        if self.zero_for_empty_target and target.numel() == 0:
             return pred.sum() * 0
         return None
 
