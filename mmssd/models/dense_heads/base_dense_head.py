@@ -6,7 +6,9 @@ Shapes: ``B`` images, ``L`` levels of ``(H_l, W_l)`` cells, ``K = cls_out_channe
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,6 +49,8 @@ class BaseDenseHead(BaseModule):
     use_sigmoid_cls: bool
     #: Regression outputs per prior (ATSS adds centerness, GFL predicts distributions).
     reg_out_channels: int = 4
+    #: More keyword arguments of ``prior_generator.grid_priors`` (YOLOX: ``with_stride``).
+    grid_priors_kwargs: Mapping[str, Any] = MappingProxyType({})
     #: Keys of ``train_cfg`` this head reads (``debug`` is accepted and ignored).
     TRAIN_CFG_KEYS: tuple[str, ...] = ()
     #: Keys of ``test_cfg`` this head reads.
@@ -77,14 +81,17 @@ class BaseDenseHead(BaseModule):
     def mlvl_priors(self, featmap_sizes: Sequence[tuple[int, int]],
                     device: torch.device | str = 'cpu',
                     dtype: torch.dtype = torch.float32) -> list[Tensor]:
-        """Per level the priors of ``prior_generator`` (anchors ``(H_l * W_l * A_l, 4)`` or
-        points ``(H_l * W_l, 2)``), shared by all images (cached; not while tracing, where
-        the sizes are tensors of the traced input's shape)."""
+        """Per level the priors of ``prior_generator`` (anchors ``(H_l * W_l * A_l, 4)``,
+        points ``(H_l * W_l, 2)``, or with strides ``(H_l * W_l, 4)``), shared by all images
+        (cached; not while tracing, where the sizes are tensors of the traced input's
+        shape)."""
         if torch.jit.is_tracing():
-            return self.prior_generator.grid_priors(featmap_sizes, dtype=dtype, device=device)
+            return self.prior_generator.grid_priors(featmap_sizes, dtype=dtype, device=device,
+                                                    **self.grid_priors_kwargs)
         key = (tuple(tuple(int(s) for s in size) for size in featmap_sizes), str(device), dtype)
         if self._mlvl_priors_cache is None or self._mlvl_priors_cache[0] != key:
-            priors = self.prior_generator.grid_priors(key[0], dtype=dtype, device=device)
+            priors = self.prior_generator.grid_priors(key[0], dtype=dtype, device=device,
+                                                      **self.grid_priors_kwargs)
             self._mlvl_priors_cache = (key, priors)
         return self._mlvl_priors_cache[1]
 

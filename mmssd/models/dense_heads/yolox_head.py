@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from types import MappingProxyType
 
 import torch
 import torch.nn.functional as F
@@ -65,6 +66,7 @@ class YOLOXHead(BaseDenseHead):
 
     TRAIN_CFG_KEYS = ('assigner',)
     TEST_CFG_KEYS = ('score_thr', 'nms', 'max_per_img')
+    grid_priors_kwargs = MappingProxyType({'with_stride': True})
 
     def __init__(self, num_classes: int, in_channels: int, feat_channels: int = 256,
                  stacked_convs: int = 2, strides: Sequence[int] = (8, 16, 32),
@@ -114,7 +116,6 @@ class YOLOXHead(BaseDenseHead):
         self.multi_level_conv_obj = nn.ModuleList(
             [nn.Conv2d(feat_channels, 1, 1) for _ in self.strides])
         self._init_prior_biases()
-        self._priors_cache: tuple[tuple, Tensor] | None = None
 
     def _init_prior_biases(self) -> None:
         """Class and objectness biases at a 0.01 prior probability (mmdetection)."""
@@ -142,17 +143,9 @@ class YOLOXHead(BaseDenseHead):
 
     def get_priors(self, featmap_sizes: Sequence[tuple[int, int]],
                    device: torch.device) -> Tensor:
-        """``(N, 4)`` ``[x, y, stride_w, stride_h]``: each cell's top-left point (cached;
-        not while tracing, where the sizes are tensors of the traced input's shape)."""
-        if torch.jit.is_tracing():
-            return torch.cat(self.prior_generator.grid_priors(
-                featmap_sizes, torch.float32, device, with_stride=True))
-        key = (tuple(tuple(int(v) for v in s) for s in featmap_sizes), str(device))
-        if self._priors_cache is None or self._priors_cache[0] != key:
-            priors = torch.cat(self.prior_generator.grid_priors(
-                key[0], torch.float32, device, with_stride=True))
-            self._priors_cache = (key, priors)
-        return self._priors_cache[1]
+        """``(N, 4)`` ``[x, y, stride_w, stride_h]``: each cell's top-left point, the
+        levels of :meth:`mlvl_priors` (cached) concatenated."""
+        return torch.cat(self.mlvl_priors(featmap_sizes, device))
 
     @staticmethod
     def decode(priors: Tensor, bbox_preds: Tensor) -> Tensor:
