@@ -1,10 +1,14 @@
-"""What the ATSS and GFL head tests share: a tiny flip-equivariant detector for test-time
-augmentation, random head outputs, image metas, and the per-image NMS reference.
+"""What the dense-head and detector tests share: a tiny flip-equivariant backbone and
+detector for test-time augmentation, random head outputs, image metas, the per-image NMS
+reference, and the decoding-trace and flip-TTA checks.
 
-Flip equivariance (as in tests/models/test_time_augs/test_aug_test.py): every convolution
-mirror-symmetric, levels made by 2x2 average pooling, anchors centred in their cells; the
-caller zeroes what would need a sign under mirroring (a box's horizontal offset)."""
+Flip equivariance: every convolution mirror-symmetric (:func:`symmetric_init_`), levels
+made by 2x2 average pooling (exact on even sizes), anchors or points centred in their
+cells; the caller zeroes what would need a sign under mirroring (a box's horizontal
+offset)."""
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import torch
@@ -49,6 +53,13 @@ def tiny_detector(detector: str, head: dict, train_cfg: dict | None = None) -> n
                train_cfg=train_cfg, test_cfg=TEST_CFG)
     torch.manual_seed(0)
     model = MODELS.build(cfg).eval()
+    symmetric_init_(model)
+    return model
+
+
+def symmetric_init_(model: nn.Module) -> None:
+    """Every ``Conv2d`` of ``model`` re-drawn (weights std 0.4, biases std 0.2, from torch's
+    global generator) and made mirror-symmetric, ``w = (w + w.flip(-1)) / 2``."""
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, nn.Conv2d):
@@ -56,7 +67,6 @@ def tiny_detector(detector: str, head: dict, train_cfg: dict | None = None) -> n
                 if module.bias is not None:
                     nn.init.normal_(module.bias, std=0.2)
                 module.weight.copy_((module.weight + module.weight.flip(-1)) / 2)
-    return model
 
 
 def meta(size: int | tuple[int, int], scale: float = 1.0, flip: bool = False) -> dict:
@@ -98,3 +108,39 @@ def assert_same_detections(got: list, want: list) -> int:
         assert torch.equal(got_labels, want_labels)
         total += len(got_dets)
     return total
+
+
+def assert_decoding_traces(head: nn.Module, reg_channels: int, metas: list[dict]) -> None:
+    """``head.mlvl_topk_decode`` (boxes and scores) traced on :func:`random_outputs` replays
+    the eager decoding on other random outputs. ``nms_pre`` 15 is below every level's 20+
+    anchors: traced, top-k always runs; eagerly a level of <= nms_pre anchors keeps its
+    order."""
+    def decode(*outs):
+        return head.mlvl_topk_decode(list(outs[:3]), list(outs[3:]), metas, 15)[:2]
+
+    cls_scores, bbox_preds = random_outputs(reg_channels)
+    with warnings.catch_warnings():  # the anchor cache's key reads the (fixed) sizes
+        warnings.simplefilter('ignore')
+        traced = torch.jit.trace(decode, (*cls_scores, *bbox_preds))
+    new_cls, new_reg = random_outputs(reg_channels, seed=1)
+    for a, b in zip(traced(*new_cls, *new_reg), decode(*new_cls, *new_reg), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def assert_flip_tta_equals_one_pass(model: nn.Module, img: torch.Tensor,
+                                    scale: float = 0.5) -> int:
+    """Flip TTA of a flip-equivariant ``model`` on ``img (B, 3, H, W)`` (the image and its
+    mirror, the mirror's detections un-flipped, one NMS) equals one pass on ``img``, up to
+    the float rounding of mirrored boxes; returns the detection count."""
+    size = tuple(img.shape[-2:])
+    plain = [meta(size, scale)] * len(img)
+    flipped = [meta(size, scale, True)] * len(img)
+    want = model.predict(img, plain)
+    got = model.predict([img, img.flip(-1)], [plain, flipped])
+    count = 0
+    for got_img, want_img in zip(got, want, strict=True):
+        for got_cls, want_cls in zip(got_img, want_img, strict=True):
+            torch.testing.assert_close(torch.from_numpy(got_cls), torch.from_numpy(want_cls),
+                                       rtol=0, atol=1e-3)
+            count += len(got_cls)
+    return count

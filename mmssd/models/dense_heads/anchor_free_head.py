@@ -1,12 +1,12 @@
 """mmdetection 2.x's ``AnchorFreeHead``: dense heads that predict from points, not anchors.
 
-The base of FCOS. It owns the point generator (one point per feature-map cell and level,
-cached per feature-map sizes), the conv towers (``stacked_convs`` ConvModules, GroupNorm
-named ``gn`` when ``norm_cfg`` says so), the 3x3 predictors ``conv_cls`` / ``conv_reg``,
-the box coder (distances from points, ``DistancePointBBoxCoder``) and post-processing
-(the same :func:`~mmssd.models.utils.multiclass_nms.dense_detections` and test-time
-augmentation path as :class:`~mmssd.models.dense_heads.AnchorHead`, so detectors, TTA and
-export treat both alike). Subclasses add their targets and losses.
+The base of FCOS. It owns the point generator (one point per feature-map cell and level),
+the conv towers (``stacked_convs`` ConvModules, GroupNorm named ``gn`` when ``norm_cfg``
+says so), the 3x3 predictors ``conv_cls`` / ``conv_reg`` and the box coder (distances from
+points, ``DistancePointBBoxCoder``). Post-processing and test-time augmentation are
+:class:`~mmssd.models.dense_heads.BaseDenseHead`'s, as for
+:class:`~mmssd.models.dense_heads.AnchorHead`, so detectors, TTA and export treat both
+alike. Subclasses add their targets and losses.
 
 Shapes: ``B`` images, ``L`` levels of ``(H_l, W_l)`` cells, ``N = sum_l H_l * W_l`` points
 per image ordered ``(level, H, W)``, ``C`` classes, ``K = cls_out_channels``.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 
-import torch
 from mmcv.cnn import ConvModule
 from torch import Tensor, nn
 
@@ -25,11 +24,8 @@ from mmssd.registry import MODELS, TASK_UTILS
 from ..utils.cfg_keys import (
     ConfigKeyError,
     build_checked,
-    check_cfg_keys,
-    check_nms_cfg,
     invalid_cfg_value,
 )
-from ..utils.multiclass_nms import dense_detections
 from .base_dense_head import BaseDenseHead
 
 #: Keys an anchor-free head refuses, with what to do instead.
@@ -68,12 +64,6 @@ class AnchorFreeHead(BaseDenseHead):
             key (with the closest known one), as :class:`ConfigKeyError`.
     """
 
-    #: Keys of ``train_cfg`` this head reads (``debug`` is accepted and ignored).
-    TRAIN_CFG_KEYS: tuple[str, ...] = ()
-    #: Keys of ``test_cfg`` this head reads.
-    TEST_CFG_KEYS: tuple[str, ...] = ('nms_pre', 'nms', 'score_thr', 'max_per_img',
-                                      'min_bbox_size')
-
     def __init__(self, num_classes: int, in_channels: int, feat_channels: int = 256,
                  stacked_convs: int = 4, strides: Sequence[int] = (4, 8, 16, 32, 64),
                  dcn_on_last_conv: bool = False, conv_bias: bool | str = 'auto',
@@ -87,7 +77,6 @@ class AnchorFreeHead(BaseDenseHead):
             init_cfg = {'type': 'Normal', 'layer': 'Conv2d', 'std': 0.01,
                         'override': {'type': 'Normal', 'name': 'conv_cls', 'std': 0.01,
                                      'bias_prob': 0.01}}
-        super().__init__(init_cfg)
         if dcn_on_last_conv:
             raise invalid_cfg_value(
                 'dcn_on_last_conv', 'deformable convolution needs compiled mmcv ops, which '
@@ -95,18 +84,13 @@ class AnchorFreeHead(BaseDenseHead):
         if conv_bias != 'auto' and not isinstance(conv_bias, bool):
             raise invalid_cfg_value('conv_bias', f"expected 'auto', True or False, got "
                                     f'{conv_bias!r}')
-        self.check_cfgs(train_cfg, test_cfg)
-        self.num_classes = num_classes
-        self.in_channels = in_channels
-        self.feat_channels = feat_channels
+        super().__init__(num_classes, in_channels, feat_channels, train_cfg, test_cfg, init_cfg)
         self.stacked_convs = stacked_convs
         self.strides = list(strides)
         self.dcn_on_last_conv = dcn_on_last_conv
         self.conv_bias = conv_bias
         self.conv_cfg = conv_cfg
         self.norm_cfg = norm_cfg
-        self.train_cfg = train_cfg
-        self.test_cfg = test_cfg
         loss_cls = loss_cls or {'type': 'FocalLoss', 'use_sigmoid': True, 'gamma': 2.0,
                                 'alpha': 0.25, 'loss_weight': 1.0}
         self.use_sigmoid_cls = bool(loss_cls.get('use_sigmoid', False))
@@ -118,7 +102,6 @@ class AnchorFreeHead(BaseDenseHead):
         self.prior_generator = TASK_UTILS.build({'type': 'MlvlPointGenerator',
                                                  'strides': self.strides})
         self._init_layers()
-        self._points_cache: tuple[tuple, list[Tensor]] | None = None
 
     def _refuse_unknown(self, unknown: dict) -> None:
         """Raise :class:`ConfigKeyError` for the first key no constructor took."""
@@ -130,13 +113,6 @@ class AnchorFreeHead(BaseDenseHead):
                      for name, param in inspect.signature(cls.__init__).parameters.items()
                      if param.kind is param.POSITIONAL_OR_KEYWORD and name != 'self'}
             raise ConfigKeyError('', key, 'unknown', sorted(known))
-
-    def check_cfgs(self, train_cfg: dict | None, test_cfg: dict | None) -> None:
-        """Refuse unknown keys of ``train_cfg`` / ``test_cfg`` and a bad ``test_cfg.nms``."""
-        check_cfg_keys(train_cfg, self.TRAIN_CFG_KEYS, 'train_cfg')
-        check_cfg_keys(test_cfg, self.TEST_CFG_KEYS, 'test_cfg')
-        if test_cfg and 'nms' in test_cfg:
-            check_nms_cfg(test_cfg['nms'], 'test_cfg.nms')
 
     # ----------------------------------------------------------------------------- layers
     def _init_layers(self) -> None:
@@ -168,46 +144,5 @@ class AnchorFreeHead(BaseDenseHead):
         outs = [self.forward_single(feat)[:2] for feat in feats]
         return [o[0] for o in outs], [o[1] for o in outs]
 
-    # ----------------------------------------------------------------------------- points
-    def get_points(self, featmap_sizes: Sequence[tuple[int, int]],
-                   device: torch.device | str = 'cpu',
-                   dtype: torch.dtype = torch.float32) -> list[Tensor]:
-        """Per level the points ``(H_l * W_l, 2)`` ``[x, y]``, shared by all images (cached;
-        not while tracing, where the sizes are tensors of the traced input's shape)."""
-        if torch.jit.is_tracing():
-            return self.prior_generator.grid_priors(featmap_sizes, dtype, device)
-        key = (tuple(tuple(int(s) for s in size) for size in featmap_sizes), str(device), dtype)
-        if self._points_cache is None or self._points_cache[0] != key:
-            self._points_cache = (key, self.prior_generator.grid_priors(key[0], dtype, device))
-        return self._points_cache[1]
-
-    # ----------------------------------------------------------------------------- testing
-    def cls_probabilities(self, cls_logits: Tensor) -> Tensor:
-        """Logits ``(B, n, K)`` -> probabilities ``(B, n, C + 1)``, background last."""
-        if self.use_sigmoid_cls:
-            return nn.functional.pad(cls_logits.sigmoid(), (0, 1))
-        return cls_logits.softmax(-1)
-
-    def _test_cfg(self, cfg: dict | None) -> dict:
-        cfg = self.test_cfg if cfg is None else cfg
-        if cfg is None:
-            raise RuntimeError(f'{type(self).__name__} needs test_cfg to post-process '
-                               'detections')
-        return cfg
-
-    def mlvl_topk_decode(self, *args) -> tuple[Tensor, ...]:
-        """``(*outs, img_metas, nms_pre)`` -> ``bboxes (B, n, 4)``, ``scores (B, n, C + 1)``,
-        ``level_ids (n,)`` and optionally score factors ``(B, n)``: each level's
-        ``nms_pre`` best points decoded and clipped (subclasses)."""
-        raise NotImplementedError
-
-    def get_bboxes(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
-                   img_metas: Sequence[dict], cfg: dict | None = None,
-                   rescale: bool = True) -> list[tuple[Tensor, Tensor]]:
-        """Detections of each image ``(det_bboxes (n, 5), det_labels (n,))``:
-        :meth:`mlvl_topk_decode`, then :func:`dense_detections` (rescale, NMS)."""
-        cfg = self._test_cfg(cfg)
-        decoded = self.mlvl_topk_decode(cls_scores, bbox_preds, img_metas,
-                                        cfg.get('nms_pre', -1))
-        return dense_detections(decoded[0], decoded[1], img_metas, cfg, rescale,
-                                decoded[3] if len(decoded) > 3 else None)
+    #: Per level the points ``(H_l * W_l, 2)`` ``[x, y]``, shared by all images (cached).
+    get_points = BaseDenseHead.mlvl_priors

@@ -3,8 +3,9 @@
 It owns the prior generator (anchors cached per feature-map sizes), target assignment of
 the whole batch at once (``MaxIoUAssigner.assign_batched``, the sampler's
 ``sample_batched``, no per-image Python loop), box coding, the classification and
-regression losses, and the per-level top-k and decoding of post-processing. Its
-subclasses add their layers, and where they differ their loss and score function.
+regression losses; post-processing (per-level top-k, decoding, NMS) is
+:class:`BaseDenseHead`'s. Its subclasses add their layers, and where they differ their loss,
+score factors and decoding.
 
 Shapes: ``B`` images, ``L`` levels, ``A_l`` anchors per location of level ``l``, ``C``
 foreground classes, ``K = cls_out_channels`` (``C`` sigmoid outputs, or ``C + 1`` softmax
@@ -27,10 +28,9 @@ from torch import Tensor, nn
 
 from mmssd.registry import MODELS, TASK_UTILS
 
-from ..utils import img_shapes_tensor, pad_instances, reduce_mean
-from ..utils.cfg_keys import build_checked, check_cfg_keys, check_nms_cfg, require_cfg_key
-from ..utils.mlvl_outputs import level_topk, levels_to_batch, take_rows
-from ..utils.multiclass_nms import dense_detections
+from ..utils import pad_instances, reduce_mean
+from ..utils.cfg_keys import build_checked, require_cfg_key
+from ..utils.mlvl_outputs import levels_to_batch
 from .anchor_targets import AnchorTargets
 from .base_dense_head import BaseDenseHead
 
@@ -70,13 +70,8 @@ class AnchorHead(BaseDenseHead):
     :class:`~mmssd.models.utils.cfg_keys.ConfigKeyError` with the closest known key.
     """
 
-    #: Regression outputs per prior (ATSS adds centerness, GFL predicts distributions).
-    reg_out_channels: int = 4
     #: Keys of ``train_cfg`` this head reads (``debug`` is accepted and ignored).
     TRAIN_CFG_KEYS: tuple[str, ...] = ('assigner', 'sampler', 'allowed_border', 'pos_weight')
-    #: Keys of ``test_cfg`` this head reads.
-    TEST_CFG_KEYS: tuple[str, ...] = ('nms_pre', 'nms', 'score_thr', 'max_per_img',
-                                      'min_bbox_size')
 
     def __init__(self, num_classes: int, in_channels: int | Sequence[int],
                  feat_channels: int = 256, anchor_generator: dict | None = None,
@@ -86,22 +81,16 @@ class AnchorHead(BaseDenseHead):
                  init_cfg: dict | list | None = None) -> None:
         if init_cfg is None:
             init_cfg = {'type': 'Normal', 'layer': 'Conv2d', 'std': 0.01}
-        super().__init__(init_cfg)
+        super().__init__(num_classes, in_channels, feat_channels, train_cfg, test_cfg, init_cfg)
         if anchor_generator is None:
             anchor_generator = {'type': 'AnchorGenerator', 'scales': [8, 16, 32],
                                 'ratios': [0.5, 1.0, 2.0], 'strides': [4, 8, 16, 32, 64]}
         if bbox_coder is None:
             bbox_coder = {'type': 'DeltaXYWHBBoxCoder', 'clip_border': True,
                           'target_means': [.0, .0, .0, .0], 'target_stds': [1.0, 1.0, 1.0, 1.0]}
-        self.check_cfgs(train_cfg, test_cfg)
-        self.num_classes = num_classes
-        self.in_channels = in_channels
-        self.feat_channels = feat_channels
         self.prior_generator = build_checked(TASK_UTILS, anchor_generator, 'anchor_generator')
         self.num_base_priors = self.prior_generator.num_base_priors
         self.reg_decoded_bbox = reg_decoded_bbox
-        self.train_cfg = train_cfg
-        self.test_cfg = test_cfg
         self._init_losses(loss_cls, loss_bbox)
         self._init_layers()
         self.bbox_coder = build_checked(TASK_UTILS, bbox_coder, 'bbox_coder')
@@ -112,15 +101,6 @@ class AnchorHead(BaseDenseHead):
             sampler = train_cfg.get('sampler') if self.sampling else None
             self.sampler = build_checked(TASK_UTILS, sampler or {'type': 'PseudoSampler'},
                                          'train_cfg.sampler')
-        self._anchor_cache: tuple[tuple, list[Tensor]] | None = None
-
-    def check_cfgs(self, train_cfg: dict | None, test_cfg: dict | None) -> None:
-        """Refuse unknown keys of ``train_cfg`` / ``test_cfg`` and a bad ``test_cfg.nms``
-        (:class:`~mmssd.models.utils.cfg_keys.ConfigKeyError`, paths relative to the head)."""
-        check_cfg_keys(train_cfg, self.TRAIN_CFG_KEYS, 'train_cfg')
-        check_cfg_keys(test_cfg, self.TEST_CFG_KEYS, 'test_cfg')
-        if test_cfg and 'nms' in test_cfg:
-            check_nms_cfg(test_cfg['nms'], 'test_cfg.nms')
 
     # ----------------------------------------------------------------------------- layers
     def _init_losses(self, loss_cls: dict | None, loss_bbox: dict | None) -> None:
@@ -159,18 +139,8 @@ class AnchorHead(BaseDenseHead):
         return [cls for cls, _ in outs], [reg for _, reg in outs]
 
     # ----------------------------------------------------------------------------- anchors
-    def get_anchors(self, featmap_sizes: Sequence[tuple[int, int]],
-                    device: torch.device | str = 'cpu',
-                    dtype: torch.dtype = torch.float32) -> list[Tensor]:
-        """Per level anchors ``(H_l * W_l * A_l, 4)``, shared by all images (cached; not
-        while tracing, where the sizes are tensors of the traced input's shape)."""
-        if torch.jit.is_tracing():
-            return self.prior_generator.grid_priors(featmap_sizes, dtype=dtype, device=device)
-        key = (tuple(tuple(int(s) for s in size) for size in featmap_sizes), str(device), dtype)
-        if self._anchor_cache is None or self._anchor_cache[0] != key:
-            anchors = self.prior_generator.grid_priors(key[0], dtype=dtype, device=device)
-            self._anchor_cache = (key, anchors)
-        return self._anchor_cache[1]
+    #: Per level anchors ``(H_l * W_l * A_l, 4)``, shared by all images (cached).
+    get_anchors = BaseDenseHead.mlvl_priors
 
     def prior_valid_mask(self, featmap_sizes: Sequence[tuple[int, int]],
                          img_metas: Sequence[dict], anchors: Tensor) -> Tensor | None:
@@ -305,76 +275,3 @@ class AnchorHead(BaseDenseHead):
         loss_bbox = self.loss_bbox(bbox_preds.reshape(-1, 4), targets.bbox_targets.reshape(-1, 4),
                                    targets.bbox_weights.reshape(-1, 4), avg_factor=avg_factor)
         return {'loss_cls': loss_cls, 'loss_bbox': loss_bbox}
-
-    # ----------------------------------------------------------------------------- testing
-    def cls_probabilities(self, cls_logits: Tensor) -> Tensor:
-        """Logits ``(B, n, K)`` -> class probabilities ``(B, n, C + 1)``, background last:
-        a softmax over the ``C + 1`` outputs, or sigmoids with a zero background column
-        appended (the layout :func:`multiclass_nms` reads)."""
-        if self.use_sigmoid_cls:
-            return nn.functional.pad(cls_logits.sigmoid(), (0, 1))
-        return cls_logits.softmax(-1)
-
-    def level_score_factors(self, reg: Tensor) -> Tensor | None:
-        """Factors ``(B, n)`` of the candidates' scores from their regression outputs
-        ``(B, n, reg_out_channels)`` (ATSS: the centerness), or None (here)."""
-        return None
-
-    def decode_level(self, level: int, anchors: Tensor, reg: Tensor, img_shapes: Tensor) -> Tensor:
-        """Boxes ``(B, n, 4)`` of candidates of ``level``: ``anchors (B, n, 4)``, their
-        regression outputs ``(B, n, reg_out_channels)``, clipped to ``img_shapes (B, 2)``."""
-        return self.bbox_coder.decode(anchors, reg, max_shape=img_shapes)
-
-    def mlvl_topk_decode(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
-                         img_metas: Sequence[dict], nms_pre: int = -1) -> tuple[Tensor, ...]:
-        """Per level the ``nms_pre`` anchors of highest foreground score (times the score
-        factor, if any) of every image (all with ``nms_pre <= 0``), decoded and clipped.
-
-        Returns ``bboxes (B, n, 4)`` (:meth:`decode_level`), ``scores (B, n, C + 1)``
-        (:meth:`cls_probabilities`), each candidate's level ``level_ids (n,)`` and, for a
-        head with :meth:`level_score_factors`, the factors ``(B, n)``.
-        """
-        batch_size = cls_scores[0].size(0)
-        featmap_sizes = [score.shape[-2:] for score in cls_scores]
-        mlvl_anchors = self.get_anchors(featmap_sizes, cls_scores[0].device)
-        img_shapes = img_shapes_tensor(img_metas, mlvl_anchors[0])
-        mlvl_bboxes, mlvl_scores, mlvl_factors, level_ids = [], [], [], []
-        for level, (cls_score, bbox_pred, anchors) in enumerate(
-                zip(cls_scores, bbox_preds, mlvl_anchors, strict=True)):
-            deltas = levels_to_batch([bbox_pred], self.reg_out_channels).float()
-            scores = self.cls_probabilities(
-                levels_to_batch([cls_score], self.cls_out_channels).float())
-            factors = self.level_score_factors(deltas)
-            level_anchors = anchors[None].expand(batch_size, -1, -1)
-            topk_inds = level_topk(scores if factors is None else scores * factors[..., None],
-                                   nms_pre)
-            if topk_inds is not None:
-                scores, deltas = take_rows(scores, topk_inds), take_rows(deltas, topk_inds)
-                factors = None if factors is None else take_rows(factors, topk_inds)
-                level_anchors = anchors[topk_inds]
-            mlvl_bboxes.append(self.decode_level(level, level_anchors, deltas, img_shapes))
-            mlvl_scores.append(scores)
-            mlvl_factors += [] if factors is None else [factors]
-            level_ids.append(torch.full((scores.size(1),), level, dtype=torch.long,
-                                        device=scores.device))
-        decoded = torch.cat(mlvl_bboxes, dim=1), torch.cat(mlvl_scores, dim=1), torch.cat(level_ids)
-        return decoded + (torch.cat(mlvl_factors, dim=1),) if mlvl_factors else decoded
-
-    def get_bboxes(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
-                   img_metas: Sequence[dict], cfg: dict | None = None,
-                   rescale: bool = True) -> list[tuple[Tensor, Tensor]]:
-        """Detections of each image: ``(det_bboxes (n, 5), det_labels (n,))``.
-
-        :meth:`mlvl_topk_decode` with ``nms_pre``; with ``rescale`` boxes are divided by
-        ``scale_factor`` (back to original image pixels); then per-class NMS keeps at most
-        ``max_per_img`` detections above ``score_thr`` whose sides are at least
-        ``min_bbox_size``.
-        """
-        cfg = self.test_cfg if cfg is None else cfg
-        if cfg is None:
-            raise RuntimeError(f'{type(self).__name__} needs test_cfg to post-process '
-                               'detections')
-        decoded = self.mlvl_topk_decode(cls_scores, bbox_preds, img_metas,
-                                        cfg.get('nms_pre', -1))
-        return dense_detections(decoded[0], decoded[1], img_metas, cfg, rescale,
-                                decoded[3] if len(decoded) > 3 else None)

@@ -178,7 +178,7 @@ class ATSSHead(GNTowerMixin, AnchorHead):
         return {'loss_cls': loss_cls, 'loss_bbox': loss_bbox,
                 'loss_centerness': loss_centerness}
 
-    def level_score_factors(self, reg: Tensor) -> Tensor:
+    def level_score_factors(self, reg: Tensor, score_factor: Tensor | None) -> Tensor:
         """``sigmoid(centerness)`` ``(B, n)``: it ranks the ``nms_pre`` candidates (times
         the class score) and multiplies their scores after the ``score_thr`` filter."""
         return reg[..., 4].sigmoid()

@@ -16,10 +16,9 @@ from torch import Tensor, nn
 
 from mmssd.registry import MODELS
 
-from ..utils import img_shapes_tensor, pad_instances, reduce_mean
+from ..utils import pad_instances, reduce_mean
 from ..utils.cfg_keys import invalid_cfg_value
-from ..utils.mlvl_outputs import level_topk, levels_to_batch, take_rows
-from ..utils.multiclass_nms import dense_detections
+from ..utils.mlvl_outputs import levels_to_batch
 from .anchor_free_head import AnchorFreeHead
 from .fcos_targets import FCOSTargets, fcos_point_targets
 
@@ -200,43 +199,19 @@ class FCOSHead(AnchorFreeHead):
     def mlvl_topk_decode(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
                          centernesses: Sequence[Tensor], img_metas: Sequence[dict],
                          nms_pre: int = -1) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Per level the ``nms_pre`` points of highest ``score * centerness`` of every image
-        (all with ``nms_pre <= 0``), decoded and clipped to its ``img_shape``; pure tensor
-        operations.
+        """Per level the ``nms_pre`` points of highest ``score * sigmoid(centerness)`` of
+        every image, decoded and clipped (:meth:`BaseDenseHead.mlvl_topk_decode` with the
+        centernesses as score factors).
 
         Returns ``bboxes (B, n, 4)``, ``scores (B, n, C + 1)`` (background last), the level
         of each candidate ``level_ids (n,)`` and ``centerness (B, n)`` (the score factors).
         """
-        featmap_sizes = [tuple(score.shape[-2:]) for score in cls_scores]
-        mlvl_points = self.get_points(featmap_sizes, cls_scores[0].device)
-        img_shapes = img_shapes_tensor(img_metas, mlvl_points[0])
-        mlvl_bboxes, mlvl_scores, mlvl_centerness, level_ids = [], [], [], []
-        for level, (cls_score, bbox_pred, centerness, points) in enumerate(
-                zip(cls_scores, bbox_preds, centernesses, mlvl_points, strict=True)):
-            scores = self.cls_probabilities(
-                levels_to_batch([cls_score], self.cls_out_channels).float())
-            centerness = levels_to_batch([centerness], 1).float().sigmoid()[..., 0]
-            distances = levels_to_batch([bbox_pred], 4).float()
-            topk_inds = level_topk(scores * centerness[..., None], nms_pre)
-            if topk_inds is not None:
-                scores = take_rows(scores, topk_inds)
-                centerness = take_rows(centerness, topk_inds)
-                distances = take_rows(distances, topk_inds)
-                points = points[topk_inds]
-            mlvl_bboxes.append(self.bbox_coder.decode(points, distances, max_shape=img_shapes))
-            mlvl_scores.append(scores)
-            mlvl_centerness.append(centerness)
-            level_ids.append(torch.full((scores.size(1),), level, dtype=torch.long,
-                                        device=scores.device))
-        return (torch.cat(mlvl_bboxes, dim=1), torch.cat(mlvl_scores, dim=1),
-                torch.cat(level_ids), torch.cat(mlvl_centerness, dim=1))
+        return super().mlvl_topk_decode(cls_scores, bbox_preds, img_metas, nms_pre,
+                                        score_factors=centernesses)
 
     def get_bboxes(self, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
                    centernesses: Sequence[Tensor], img_metas: Sequence[dict],
                    cfg: dict | None = None, rescale: bool = True) -> list[tuple[Tensor, Tensor]]:
         """Detections of each image ``(det_bboxes (n, 5), det_labels (n,))``:
         :meth:`mlvl_topk_decode`, then NMS with the centerness as score factor."""
-        cfg = self._test_cfg(cfg)
-        bboxes, scores, _, centerness = self.mlvl_topk_decode(
-            cls_scores, bbox_preds, centernesses, img_metas, cfg.get('nms_pre', -1))
-        return dense_detections(bboxes, scores, img_metas, cfg, rescale, centerness)
+        return self.detections((cls_scores, bbox_preds, centernesses), img_metas, cfg, rescale)

@@ -239,7 +239,7 @@ class RPNHead(AnchorHead):
     # ----------------------------------------------------------------------------- testing
     def get_bboxes(self, *args, **kwargs) -> list[tuple[Tensor, Tensor]]:
         """Refused: an RPN makes proposals, not the ``(det_bboxes, det_labels)`` pairs of
-        :meth:`AnchorHead.get_bboxes`; :meth:`get_proposals` is mmdetection 2.x's
+        :meth:`BaseDenseHead.get_bboxes`; :meth:`get_proposals` is mmdetection 2.x's
         ``RPNHead.get_bboxes`` (same outputs, ``rescale`` default False)."""
         raise NotImplementedError(
             'RPNHead.get_bboxes is not provided (its result would not be the (det_bboxes, '

@@ -93,7 +93,7 @@ class SSDHead(AnchorHead):
                          test_cfg=test_cfg, init_cfg=init_cfg)
 
     def check_cfgs(self, train_cfg: dict | None, test_cfg: dict | None) -> None:
-        """:meth:`AnchorHead.check_cfgs`; SSD's loss also needs ``train_cfg.neg_pos_ratio``."""
+        """:meth:`BaseDenseHead.check_cfgs`; SSD's loss also needs ``train_cfg.neg_pos_ratio``."""
         super().check_cfgs(train_cfg, test_cfg)
         if train_cfg:
             require_cfg_key(train_cfg, 'neg_pos_ratio', 'train_cfg',

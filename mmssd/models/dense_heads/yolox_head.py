@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from types import MappingProxyType
 
 import torch
 import torch.nn.functional as F
@@ -17,9 +18,8 @@ from mmssd.registry import MODELS, TASK_UTILS
 
 from ..layers.csp_layer import YOLOX_ACT, YOLOX_NORM, conv_module
 from ..utils import pad_instances, reduce_mean
-from ..utils.cfg_keys import build_checked, check_cfg_keys, check_nms_cfg
+from ..utils.cfg_keys import build_checked
 from ..utils.mlvl_outputs import levels_to_batch
-from ..utils.multiclass_nms import dense_detections
 from .base_dense_head import BaseDenseHead
 
 
@@ -66,6 +66,7 @@ class YOLOXHead(BaseDenseHead):
 
     TRAIN_CFG_KEYS = ('assigner',)
     TEST_CFG_KEYS = ('score_thr', 'nms', 'max_per_img')
+    grid_priors_kwargs = MappingProxyType({'with_stride': True})
 
     def __init__(self, num_classes: int, in_channels: int, feat_channels: int = 256,
                  stacked_convs: int = 2, strides: Sequence[int] = (8, 16, 32),
@@ -76,23 +77,14 @@ class YOLOXHead(BaseDenseHead):
                  loss_obj: dict | None = None, loss_l1: dict | None = None,
                  train_cfg: dict | None = None, test_cfg: dict | None = None,
                  init_cfg: dict | list | None = None) -> None:
-        super().__init__(init_cfg)
         if dcn_on_last_conv:
             raise ValueError('YOLOXHead: dcn_on_last_conv needs compiled mmcv ops, which mmssd '
                              'does not use; set it to False')
-        check_cfg_keys(train_cfg, self.TRAIN_CFG_KEYS, 'train_cfg')
-        check_cfg_keys(test_cfg, self.TEST_CFG_KEYS, 'test_cfg')
-        if test_cfg and 'nms' in test_cfg:
-            check_nms_cfg(test_cfg['nms'], 'test_cfg.nms')
-        self.num_classes = num_classes
+        super().__init__(num_classes, in_channels, feat_channels, train_cfg, test_cfg, init_cfg)
         self.cls_out_channels = num_classes
         self.use_sigmoid_cls = True
-        self.in_channels = in_channels
-        self.feat_channels = feat_channels
         self.stacked_convs = stacked_convs
         self.strides = list(strides)
-        self.train_cfg = train_cfg
-        self.test_cfg = test_cfg
         self.use_l1 = False
         sigmoid_ce = dict(type='CrossEntropyLoss', use_sigmoid=True, reduction='sum',
                           loss_weight=1.0)
@@ -124,7 +116,6 @@ class YOLOXHead(BaseDenseHead):
         self.multi_level_conv_obj = nn.ModuleList(
             [nn.Conv2d(feat_channels, 1, 1) for _ in self.strides])
         self._init_prior_biases()
-        self._priors_cache: tuple[tuple, Tensor] | None = None
 
     def _init_prior_biases(self) -> None:
         """Class and objectness biases at a 0.01 prior probability (mmdetection)."""
@@ -152,17 +143,9 @@ class YOLOXHead(BaseDenseHead):
 
     def get_priors(self, featmap_sizes: Sequence[tuple[int, int]],
                    device: torch.device) -> Tensor:
-        """``(N, 4)`` ``[x, y, stride_w, stride_h]``: each cell's top-left point (cached;
-        not while tracing, where the sizes are tensors of the traced input's shape)."""
-        if torch.jit.is_tracing():
-            return torch.cat(self.prior_generator.grid_priors(
-                featmap_sizes, torch.float32, device, with_stride=True))
-        key = (tuple(tuple(int(v) for v in s) for s in featmap_sizes), str(device))
-        if self._priors_cache is None or self._priors_cache[0] != key:
-            priors = torch.cat(self.prior_generator.grid_priors(
-                key[0], torch.float32, device, with_stride=True))
-            self._priors_cache = (key, priors)
-        return self._priors_cache[1]
+        """``(N, 4)`` ``[x, y, stride_w, stride_h]``: each cell's top-left point, the
+        levels of :meth:`mlvl_priors` (cached) concatenated."""
+        return torch.cat(self.mlvl_priors(featmap_sizes, device))
 
     @staticmethod
     def decode(priors: Tensor, bbox_preds: Tensor) -> Tensor:
@@ -239,9 +222,4 @@ class YOLOXHead(BaseDenseHead):
                    cfg: dict | None = None, rescale: bool = True) -> list[tuple[Tensor, Tensor]]:
         """Detections of each image ``(det_bboxes (n, 5), det_labels (n,))``:
         :meth:`mlvl_topk_decode`, then :func:`dense_detections` (rescale, per-class NMS)."""
-        cfg = self.test_cfg if cfg is None else cfg
-        if cfg is None:
-            raise RuntimeError('YOLOXHead needs test_cfg to post-process detections')
-        bboxes, scores, _ = self.mlvl_topk_decode(cls_scores, bbox_preds, objectnesses,
-                                                  img_metas)
-        return dense_detections(bboxes, scores, img_metas, cfg, rescale)
+        return self.detections((cls_scores, bbox_preds, objectnesses), img_metas, cfg, rescale)

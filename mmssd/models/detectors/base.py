@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from mmengine.model import BaseModel
@@ -13,6 +13,8 @@ from torch import Tensor, nn
 
 from mmssd.registry import MODELS
 from mmssd.utils.config_error import ConfigError
+
+from ..utils.cfg_keys import cfg_path
 
 
 def check_neck_channels(backbone: nn.Module, neck: nn.Module) -> None:
@@ -41,9 +43,10 @@ class BaseDetector(BaseModel):
     :meth:`extract_feat`, :meth:`loss` and :meth:`predict` (one augmentation, or lists over
     test-time augmentations merged); mmdetection 2.x's ``forward_train``, ``simple_test``
     and ``aug_test`` are aliases of them. A subclass builds its heads after calling this
-    constructor, then calls :meth:`_finish_init` (which applies ``channels_last`` to every
-    weight), and implements :meth:`loss`, :meth:`forward_tensor` (the raw network outputs,
-    for tracing tools), ``_predict`` (one augmentation) and ``_predict_aug`` (several).
+    constructor (:meth:`build_head`), then calls :meth:`_finish_init` (which keeps the
+    configs and applies ``channels_last`` to every weight), and implements :meth:`loss`,
+    :meth:`forward_tensor` (the raw network outputs, for tracing tools), ``_predict`` (one
+    augmentation) and ``_predict_aug`` (several).
 
     Args:
         backbone, neck: configs of the parts (``MODELS``).
@@ -81,8 +84,20 @@ class BaseDetector(BaseModel):
                                 else {} if compile else None)
         self.channels_last = channels_last
 
-    def _finish_init(self) -> None:
-        """Called by subclasses once every part is built."""
+    def build_head(self, cfg: dict, where: str, roots: Mapping[str, str],
+                   **cfgs: dict | None) -> nn.Module:
+        """``cfg`` built (``MODELS``) with ``cfgs`` merged in (``train_cfg=...``,
+        ``test_cfg=...``). A config error inside names its place: under ``where``
+        (``'model.bbox_head'``), or for a key of ``roots`` where that key really sits
+        (``{'train_cfg': 'model.train_cfg'}``; :func:`~mmssd.models.utils.cfg_keys.cfg_path`)."""
+        with cfg_path(where, roots=roots):
+            return MODELS.build(dict(cfg, **cfgs))
+
+    def _finish_init(self, train_cfg: dict | None, test_cfg: dict | None) -> None:
+        """Called by subclasses once every part is built: keeps ``train_cfg`` and
+        ``test_cfg`` and applies ``channels_last``."""
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
         if self.channels_last:
             self.to(memory_format=torch.channels_last)
 

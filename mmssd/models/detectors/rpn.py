@@ -8,9 +8,8 @@ from torch import Tensor, nn
 
 from mmssd.registry import MODELS
 
-from ..utils import check_cfg_keys
-from ..utils.cfg_keys import cfg_path
 from .base import BaseDetector
+from .two_stage import RPN_CFG_ROOTS, check_cfg_sections
 
 
 @MODELS.register_module()
@@ -44,18 +43,13 @@ class RPN(BaseDetector):
         super().__init__(backbone, neck, pretrained, init_cfg, data_preprocessor,
                          channels_last, compile)
         # mmdetection's RPN configs keep rpn_proposal/rcnn keys from their Faster R-CNN base
-        check_cfg_keys(train_cfg, ('rpn', 'rpn_proposal', 'rcnn'), 'model.train_cfg')
-        check_cfg_keys(test_cfg, ('rpn', 'rcnn'), 'model.test_cfg')
+        train_cfg, test_cfg = check_cfg_sections(train_cfg, test_cfg)
         if rpn_head is None:
             raise ValueError('an RPN detector needs an rpn_head')
-        train_cfg, test_cfg = train_cfg or {}, test_cfg or {}
-        with cfg_path('model.rpn_head', roots={'train_cfg': 'model.train_cfg.rpn',
-                                               'test_cfg': 'model.test_cfg.rpn'}):
-            self.bbox_head = MODELS.build(dict(rpn_head, train_cfg=train_cfg.get('rpn'),
-                                               test_cfg=test_cfg.get('rpn')))
-        self.train_cfg = train_cfg
-        self.test_cfg = test_cfg
-        self._finish_init()
+        self.bbox_head = self.build_head(rpn_head, 'model.rpn_head', RPN_CFG_ROOTS,
+                                         train_cfg=train_cfg.get('rpn'),
+                                         test_cfg=test_cfg.get('rpn'))
+        self._finish_init(train_cfg, test_cfg)
 
     @property
     def rpn_head(self) -> nn.Module:

@@ -8,7 +8,6 @@ from torch import Tensor
 
 from mmssd.registry import MODELS
 
-from ..utils.cfg_keys import cfg_path
 from .base import BaseDetector
 
 
@@ -38,13 +37,11 @@ class SingleStageDetector(BaseDetector):
             raise ValueError('a single-stage detector needs a bbox_head')
         # config errors of the head name their place: model.train_cfg.assigner.pos_iou_th,
         # model.bbox_head.anchor_generator.ratios, ...
-        with cfg_path('model.bbox_head', roots={'train_cfg': 'model.train_cfg',
-                                                'test_cfg': 'model.test_cfg'}):
-            self.bbox_head = MODELS.build(dict(bbox_head, train_cfg=train_cfg,
-                                               test_cfg=test_cfg))
-        self.train_cfg = train_cfg
-        self.test_cfg = test_cfg
-        self._finish_init()
+        self.bbox_head = self.build_head(
+            bbox_head, 'model.bbox_head',
+            {'train_cfg': 'model.train_cfg', 'test_cfg': 'model.test_cfg'},
+            train_cfg=train_cfg, test_cfg=test_cfg)
+        self._finish_init(train_cfg, test_cfg)
 
     def forward_dense(self, img: Tensor) -> tuple[list[Tensor], ...]:
         """Images ``(B, 3, H, W)`` -> the head's per-level ``(cls_scores, bbox_preds)``

@@ -10,12 +10,26 @@ from torch import Tensor
 from mmssd.registry import MODELS
 
 from ..utils import bbox2roi, check_cfg_keys
-from ..utils.cfg_keys import cfg_path
 from .base import BaseDetector
 
 #: Proposals per image that :meth:`TwoStageDetector.forward_tensor` feeds the RoI head, as
 #: mmdetection's ``forward_dummy`` (FLOP counts of two-stage detectors are quoted for it).
 NUM_DUMMY_PROPOSALS = 1000
+#: Sections of a two-stage detector's ``model.train_cfg`` / ``model.test_cfg``.
+TRAIN_CFG_SECTIONS = ('rpn', 'rpn_proposal', 'rcnn')
+TEST_CFG_SECTIONS = ('rpn', 'rcnn')
+#: Where the RPN head's configs sit in a detector's config (for its config errors).
+RPN_CFG_ROOTS = {'train_cfg': 'model.train_cfg.rpn', 'test_cfg': 'model.test_cfg.rpn'}
+
+
+def check_cfg_sections(train_cfg: dict | None,
+                       test_cfg: dict | None) -> tuple[dict, dict]:
+    """Refuse unknown sections of ``model.train_cfg`` (:data:`TRAIN_CFG_SECTIONS`) and
+    ``model.test_cfg`` (:data:`TEST_CFG_SECTIONS`) with the closest known one
+    (:class:`~mmssd.models.utils.cfg_keys.ConfigKeyError`); returns both, ``{}`` for None."""
+    check_cfg_keys(train_cfg, TRAIN_CFG_SECTIONS, 'model.train_cfg')
+    check_cfg_keys(test_cfg, TEST_CFG_SECTIONS, 'model.test_cfg')
+    return train_cfg or {}, test_cfg or {}
 
 
 @MODELS.register_module()
@@ -48,28 +62,23 @@ class TwoStageDetector(BaseDetector):
                  compile: bool | dict = False) -> None:  # noqa: A002 (the config key)
         super().__init__(backbone, neck, pretrained, init_cfg, data_preprocessor,
                          channels_last, compile)
-        check_cfg_keys(train_cfg, ('rpn', 'rpn_proposal', 'rcnn'), 'model.train_cfg')
-        check_cfg_keys(test_cfg, ('rpn', 'rcnn'), 'model.test_cfg')
-        train_cfg, test_cfg = train_cfg or {}, test_cfg or {}
+        train_cfg, test_cfg = check_cfg_sections(train_cfg, test_cfg)
         if rpn_head is not None:
             # the head resolves test_cfg.rpn and train_cfg.rpn_proposal, once each
             proposal = ({} if train_cfg.get('rpn_proposal') is None
                         else {'proposal_cfg': train_cfg['rpn_proposal']})
-            with cfg_path('model.rpn_head', roots={
-                    'train_cfg': 'model.train_cfg.rpn', 'test_cfg': 'model.test_cfg.rpn',
-                    'proposal_cfg': 'model.train_cfg.rpn_proposal'}):
-                self.rpn_head = MODELS.build(dict(rpn_head, train_cfg=train_cfg.get('rpn'),
-                                                  test_cfg=test_cfg.get('rpn'), **proposal))
+            self.rpn_head = self.build_head(
+                rpn_head, 'model.rpn_head',
+                {**RPN_CFG_ROOTS, 'proposal_cfg': 'model.train_cfg.rpn_proposal'},
+                train_cfg=train_cfg.get('rpn'), test_cfg=test_cfg.get('rpn'), **proposal)
         if roi_head is None:
             raise ValueError('a two-stage detector needs a roi_head (use RPN for '
                              'proposals only)')
-        with cfg_path('model.roi_head', roots={'train_cfg': 'model.train_cfg.rcnn',
-                                               'test_cfg': 'model.test_cfg.rcnn'}):
-            self.roi_head = MODELS.build(dict(roi_head, train_cfg=train_cfg.get('rcnn'),
-                                              test_cfg=test_cfg.get('rcnn')))
-        self.train_cfg = train_cfg
-        self.test_cfg = test_cfg
-        self._finish_init()
+        self.roi_head = self.build_head(
+            roi_head, 'model.roi_head',
+            {'train_cfg': 'model.train_cfg.rcnn', 'test_cfg': 'model.test_cfg.rcnn'},
+            train_cfg=train_cfg.get('rcnn'), test_cfg=test_cfg.get('rcnn'))
+        self._finish_init(train_cfg, test_cfg)
 
     @property
     def with_rpn(self) -> bool:

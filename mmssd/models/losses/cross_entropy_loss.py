@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmssd.registry import MODELS
 
-from .utils import weight_reduce_loss
+from .utils import ElementwiseLoss
 
 
 def cross_entropy(pred: Tensor, label: Tensor, class_weight: Tensor | None = None) -> Tensor:
@@ -30,8 +30,9 @@ def binary_cross_entropy(pred: Tensor, label: Tensor,
 
 
 @MODELS.register_module()
-class CrossEntropyLoss(nn.Module):
-    """Cross-entropy loss module.
+class CrossEntropyLoss(ElementwiseLoss):
+    """Cross-entropy loss module: logits ``pred (N, C)`` against labels ``target (N,)``
+    (sigmoid: also ``(N, C)`` targets); ``weight (N,)`` per sample.
 
     Args:
         use_sigmoid: per-class sigmoid instead of softmax over classes.
@@ -42,25 +43,22 @@ class CrossEntropyLoss(nn.Module):
 
     def __init__(self, use_sigmoid: bool = False, reduction: str = 'mean',
                  class_weight: list[float] | None = None, loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         self.use_sigmoid = use_sigmoid
-        self.reduction = reduction
         self.class_weight = class_weight
-        self.loss_weight = loss_weight
 
-    def forward(self, cls_score: Tensor, label: Tensor, weight: Tensor | None = None,
-                avg_factor: float | Tensor | None = None,
-                reduction_override: str | None = None) -> Tensor:
-        """Loss of logits ``cls_score (N, C)`` against ``label (N,)``; ``weight (N,)``."""
-        reduction = reduction_override or self.reduction
+    def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
+        """:func:`binary_cross_entropy` ``(N, C)`` or :func:`cross_entropy` ``(N,)``."""
         class_weight = (None if self.class_weight is None else
-                        cls_score.new_tensor(self.class_weight))
+                        pred.new_tensor(self.class_weight))
         if self.use_sigmoid:
-            loss = binary_cross_entropy(cls_score, label, class_weight)
-            if weight is not None and weight.dim() == 1:
-                weight = weight[:, None]
-        else:
-            loss = cross_entropy(cls_score, label, class_weight)
-        if weight is not None:
-            weight = weight.float()
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+            return binary_cross_entropy(pred, target, class_weight)
+        return cross_entropy(pred, target, class_weight)
+
+    def sample_weight(self, weight: Tensor | None, pred: Tensor) -> Tensor | None:
+        """``weight`` as float, ``(N, 1)`` for the sigmoid's ``(N, C)`` loss."""
+        if weight is None:
+            return None
+        if self.use_sigmoid and weight.dim() == 1:
+            weight = weight[:, None]
+        return weight.float()

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmssd.registry import MODELS
 
-from .utils import weight_reduce_loss
+from .utils import ElementwiseLoss
 
 
 def sigmoid_focal_loss(pred: Tensor, target: Tensor, gamma: float = 2.0,
@@ -28,8 +28,10 @@ def sigmoid_focal_loss(pred: Tensor, target: Tensor, gamma: float = 2.0,
 
 
 @MODELS.register_module()
-class FocalLoss(nn.Module):
-    """Sigmoid focal loss module (only ``use_sigmoid=True``, as in mmdetection).
+class FocalLoss(ElementwiseLoss):
+    """Sigmoid focal loss module (only ``use_sigmoid=True``, as in mmdetection): logits
+    ``pred (N, C)`` against ``target`` (``(N,)`` labels with ``C`` as background, or
+    ``(N, C)``); ``weight`` is ``(N,)`` (per sample), ``(N, C)`` or flattened ``(N * C,)``.
 
     Args:
         use_sigmoid: must be True.
@@ -41,30 +43,27 @@ class FocalLoss(nn.Module):
 
     def __init__(self, use_sigmoid: bool = True, gamma: float = 2.0, alpha: float = 0.25,
                  reduction: str = 'mean', loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         if not use_sigmoid:
             raise NotImplementedError('only the sigmoid focal loss is supported')
         self.use_sigmoid = use_sigmoid
         self.gamma = gamma
         self.alpha = alpha
-        self.reduction = reduction
-        self.loss_weight = loss_weight
 
-    def forward(self, pred: Tensor, target: Tensor, weight: Tensor | None = None,
-                avg_factor: float | Tensor | None = None,
-                reduction_override: str | None = None) -> Tensor:
-        """Loss of logits ``pred (N, C)`` against ``target`` (``(N,)`` labels with ``C`` as
-        background, or ``(N, C)``); ``weight`` is ``(N,)`` (per sample) or ``(N, C)``."""
-        reduction = reduction_override or self.reduction
-        loss = sigmoid_focal_loss(pred, target, self.gamma, self.alpha)
-        if weight is not None:
-            if weight.shape != loss.shape:
-                if weight.size(0) == loss.size(0):  # per-sample weights
-                    weight = weight.view(-1, 1)
-                else:  # flattened (N * C,) weights
-                    if weight.numel() != loss.numel():
-                        raise ValueError(f'weight {tuple(weight.shape)} fits neither the loss '
-                                         f'{tuple(loss.shape)} nor its samples')
-                    weight = weight.view(loss.size(0), -1)
-            weight = weight.float()
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+    def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
+        """:func:`sigmoid_focal_loss`, ``(N, C)``."""
+        return sigmoid_focal_loss(pred, target, self.gamma, self.alpha)
+
+    def sample_weight(self, weight: Tensor | None, pred: Tensor) -> Tensor | None:
+        """``weight`` as float ``(N, 1)`` (per sample) or ``(N, C)``."""
+        if weight is None:
+            return None
+        if weight.shape != pred.shape:
+            if weight.size(0) == pred.size(0):  # per-sample weights
+                weight = weight.view(-1, 1)
+            else:  # flattened (N * C,) weights
+                if weight.numel() != pred.numel():
+                    raise ValueError(f'weight {tuple(weight.shape)} fits neither the loss '
+                                     f'{tuple(pred.shape)} nor its samples')
+                weight = weight.view(pred.size(0), -1)
+        return weight.float()

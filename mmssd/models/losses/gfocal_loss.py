@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmssd.registry import MODELS
 
-from .utils import weight_reduce_loss
+from .utils import ElementwiseLoss
 
 
 def quality_focal_loss(pred: Tensor, label: Tensor, score: Tensor, beta: float = 2.0) -> Tensor:
@@ -52,8 +52,9 @@ def distribution_focal_loss(pred: Tensor, label: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
-class QualityFocalLoss(nn.Module):
-    """QFL module (only ``use_sigmoid=True``, as mmdetection 2.x).
+class QualityFocalLoss(ElementwiseLoss):
+    """QFL module (only ``use_sigmoid=True``, as mmdetection 2.x): logits ``pred (n, C)``
+    against ``target = (label (n,), score (n,))``, ``weight (n,)`` per sample.
 
     Args:
         use_sigmoid: must be True (sigmoid outputs).
@@ -64,44 +65,28 @@ class QualityFocalLoss(nn.Module):
 
     def __init__(self, use_sigmoid: bool = True, beta: float = 2.0, reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         if not use_sigmoid:
             raise NotImplementedError('QualityFocalLoss: only use_sigmoid=True is supported')
         self.use_sigmoid = use_sigmoid
         self.beta = beta
-        self.reduction = reduction
-        self.loss_weight = loss_weight
 
-    def forward(self, pred: Tensor, target: tuple[Tensor, Tensor], weight: Tensor | None = None,
-                avg_factor: float | Tensor | None = None,
-                reduction_override: str | None = None) -> Tensor:
-        """Loss of logits ``pred (n, C)`` against ``target = (label (n,), score (n,))``;
-        ``weight (n,)`` per sample."""
-        reduction = reduction_override or self.reduction
+    def elementwise(self, pred: Tensor, target: tuple[Tensor, Tensor]) -> Tensor:
+        """:func:`quality_focal_loss` per sample, ``(n,)``."""
         label, score = target
-        loss = quality_focal_loss(pred, label, score, self.beta)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+        return quality_focal_loss(pred, label, score, self.beta)
 
 
 @MODELS.register_module()
-class DistributionFocalLoss(nn.Module):
-    """DFL module.
+class DistributionFocalLoss(ElementwiseLoss):
+    """DFL module: bin logits ``pred (n, R + 1)`` against targets ``target (n,)`` in
+    ``[0, R)``, ``weight (n,)`` per sample.
 
     Args:
         reduction: ``'none'``, ``'mean'`` or ``'sum'``.
         loss_weight: multiplier of the loss.
     """
 
-    def __init__(self, reduction: str = 'mean', loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.reduction = reduction
-        self.loss_weight = loss_weight
-
-    def forward(self, pred: Tensor, target: Tensor, weight: Tensor | None = None,
-                avg_factor: float | Tensor | None = None,
-                reduction_override: str | None = None) -> Tensor:
-        """Loss of bin logits ``pred (n, R + 1)`` against targets ``target (n,)`` in
-        ``[0, R)``; ``weight (n,)`` per sample."""
-        reduction = reduction_override or self.reduction
-        loss = distribution_focal_loss(pred, target)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+    def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
+        """:func:`distribution_focal_loss` per sample, ``(n,)``."""
+        return distribution_focal_loss(pred, target)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import warnings
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmssd.registry import MODELS
 from mmssd.structures.bbox import bbox_overlaps
 
-from .utils import weight_reduce_loss
+from .utils import ElementwiseLoss
 
 IOU_LOSS_MODES = ('linear', 'square', 'log')
 
@@ -41,8 +41,10 @@ def iou_loss(pred: Tensor, target: Tensor, mode: str = 'log', eps: float = 1e-6)
     return -ious.log()
 
 
-class AlignedIoULoss(nn.Module):
-    """Base of the losses of aligned box pairs: mmdetection's weighting and reduction.
+class AlignedIoULoss(ElementwiseLoss):
+    """Base of the losses of aligned box pairs ``pred (n, 4)``, ``target (n, 4)``:
+    :class:`ElementwiseLoss` with mmdetection's IoU-loss weighting, ``weight`` ``(n,)`` or
+    ``(n, 4)`` (averaged over the last dimension).
 
     Subclasses implement :meth:`elementwise` (``(n,)`` from ``(n, 4)`` pairs).
 
@@ -54,34 +56,27 @@ class AlignedIoULoss(nn.Module):
 
     def __init__(self, eps: float = 1e-6, reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         self.eps = eps
-        self.reduction = reduction
-        self.loss_weight = loss_weight
 
-    def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
-        """The loss of every pair, ``(n,)``."""
-        raise NotImplementedError
-
-    def forward(self, pred: Tensor, target: Tensor, weight: Tensor | None = None,
-                avg_factor: float | Tensor | None = None,
-                reduction_override: str | None = None) -> Tensor:
-        """Loss of boxes ``pred (n, 4)`` against ``target (n, 4)``; ``weight`` is ``(n,)`` or
-        ``(n, 4)`` (averaged over the last dimension). With no positive weight and a
-        reduction, the result is ``(pred * weight).sum()``, a zero that keeps the graph
-        (as mmdetection)."""
-        reduction = reduction_override or self.reduction
+    def shortcut(self, pred: Tensor, target: Tensor, weight: Tensor | None,
+                 reduction: str) -> Tensor | None:
+        """With no positive weight and a reduction, ``(pred * weight).sum()``: a zero that
+        keeps the graph (as mmdetection); else None."""
         if weight is not None and not torch.any(weight > 0) and reduction != 'none':
             if pred.dim() == weight.dim() + 1:
                 weight = weight.unsqueeze(1)
             return (pred * weight).sum()
+        return None
+
+    def sample_weight(self, weight: Tensor | None, pred: Tensor) -> Tensor | None:
+        """A ``(n, 4)`` weight averaged to ``(n,)``; ``(n,)`` or None unchanged."""
         if weight is not None and weight.dim() > 1:
             if weight.shape != pred.shape:
                 raise ValueError(f'weight {tuple(weight.shape)} and pred {tuple(pred.shape)} '
                                  'must have the same shape')
             weight = weight.mean(-1)
-        loss = self.elementwise(pred, target)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+        return weight
 
 
 @MODELS.register_module()

@@ -26,5 +26,7 @@ class L1Loss(ElementwiseLoss):
         loss_weight: multiplier of the loss.
     """
 
+    zero_for_empty_target = True
+
     def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         return l1_loss(pred, target)

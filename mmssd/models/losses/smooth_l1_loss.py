@@ -30,6 +30,8 @@ class SmoothL1Loss(ElementwiseLoss):
         loss_weight: multiplier of the loss.
     """
 
+    zero_for_empty_target = True
+
     def __init__(self, beta: float = 1.0, reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
         super().__init__(reduction, loss_weight)

@@ -1,6 +1,8 @@
 """Weighting and reduction shared by the losses (mmdetection 2.x semantics)."""
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -38,8 +40,11 @@ def weight_reduce_loss(loss: Tensor, weight: Tensor | None = None, reduction: st
 class ElementwiseLoss(nn.Module):
     """Base of losses computed element by element, then weighted and reduced.
 
-    Subclasses implement :meth:`elementwise`; ``forward`` applies ``weight``,
-    ``reduction`` / ``reduction_override``, ``avg_factor`` and ``loss_weight``.
+    The one home of mmdetection's loss-module forward: subclasses implement
+    :meth:`elementwise` and, where they differ, :meth:`shortcut` (a result that needs no
+    element-wise loss) and :meth:`sample_weight` (``weight`` fitted to the loss);
+    ``forward`` applies ``weight``, ``reduction`` / ``reduction_override``, ``avg_factor``
+    and ``loss_weight``.
 
     Args:
         reduction: ``'none'``, ``'mean'`` or ``'sum'``.
@@ -51,16 +56,34 @@ class ElementwiseLoss(nn.Module):
         self.reduction = reduction
         self.loss_weight = loss_weight
 
-    def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
-        """The unreduced loss, same shape as ``pred``."""
+    def elementwise(self, pred: Tensor, target: Any) -> Tensor:
+        """The unreduced loss (same shape as ``pred``, or one value per sample)."""
         raise NotImplementedError
 
-    def forward(self, pred: Tensor, target: Tensor, weight: Tensor | None = None,
+    #: Whether an empty ``target`` gives ``pred.sum() * 0``, a zero that keeps the graph
+    #: (mmdetection's L1 and smooth L1 losses), instead of being reduced like any other.
+    zero_for_empty_target: bool = False
+
+    def shortcut(self, pred: Tensor, target: Any, weight: Tensor | None,
+                 reduction: str) -> Tensor | None:
+        """The loss when it needs no element-wise computation, else None; here only the
+        zero of an empty ``target`` (:attr:`zero_for_empty_target`)."""
+        if self.zero_for_empty_target and target.numel() == 0:
+            return pred.sum() * 0
+        return None
+
+    def sample_weight(self, weight: Tensor | None, pred: Tensor) -> Tensor | None:
+        """``weight`` as it multiplies the element-wise loss of ``pred`` (here unchanged)."""
+        return weight
+
+    def forward(self, pred: Tensor, target: Any, weight: Tensor | None = None,
                 avg_factor: float | Tensor | None = None,
                 reduction_override: str | None = None) -> Tensor:
-        """Loss of ``pred`` against ``target`` (same shape), weighted by ``weight``."""
+        """Loss of ``pred`` against ``target``, weighted by ``weight``."""
         reduction = reduction_override or self.reduction
-        if target.numel() == 0:
-            return pred.sum() * 0
+        result = self.shortcut(pred, target, weight, reduction)
+        if result is not None:
+            return result
         loss = self.elementwise(pred, target)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+        return self.loss_weight * weight_reduce_loss(loss, self.sample_weight(weight, pred),
+                                                     reduction, avg_factor)

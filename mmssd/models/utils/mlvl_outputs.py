@@ -26,7 +26,7 @@ def level_topk(scores: Tensor, nms_pre: int) -> Tensor | None:
     when ``nms_pre <= 0`` or the level holds no more than ``nms_pre`` (all kept).
 
     The per-level pre-NMS selection of post-processing, used by
-    :meth:`~mmssd.models.dense_heads.AnchorHead.mlvl_topk_decode` in eager runs and in the
+    :meth:`~mmssd.models.dense_heads.BaseDenseHead.mlvl_topk_decode` in eager runs and in the
     exported graphs (:mod:`mmssd.deployment`). While tracing, the number of candidates is
     a tensor of the traced input's shape: the top-k always stays in the graph, with
     ``k = min(nms_pre, n)`` computed in it.

@@ -3,8 +3,6 @@ traceable, and works with the dense-head test-time augmentation; the batched los
 per-image, per-positive reference written here (torchvision's focal loss and GIoU)."""
 from __future__ import annotations
 
-import warnings
-
 import pytest
 import torch
 from torchvision.ops import generalized_box_iou, sigmoid_focal_loss
@@ -13,6 +11,8 @@ from mmssd.models.task_modules import delta2bbox
 from tests.helpers.dense_heads import (
     NUM_CLASSES,
     TEST_CFG,
+    assert_decoding_traces,
+    assert_flip_tta_equals_one_pass,
     assert_same_detections,
     meta,
     random_outputs,
@@ -70,33 +70,14 @@ def test_decoding_equals_per_image_reference_and_traces(model) -> None:
     got = head.get_bboxes(cls_scores, bbox_preds, metas, cfg=cfg)
     assert assert_same_detections(got, reference_decode(head, cls_scores, bbox_preds, metas,
                                                         cfg)) >= 100
-
-    def decode(*outs):
-        # nms_pre 15 < every level's 20+ anchors: traced, top-k always runs; eagerly a
-        # level of <= nms_pre anchors keeps its order
-        return head.mlvl_topk_decode(list(outs[:3]), list(outs[3:]), metas, 15)[:2]
-
-    with warnings.catch_warnings():  # the anchor cache's key reads the (fixed) sizes
-        warnings.simplefilter('ignore')
-        traced = torch.jit.trace(decode, (*cls_scores, *bbox_preds))
-    new_cls, new_reg = random_outputs(5, seed=1)
-    for a, b in zip(traced(*new_cls, *new_reg), decode(*new_cls, *new_reg)):
-        torch.testing.assert_close(a, b)
+    assert_decoding_traces(head, 5, metas)
 
 
 def test_flip_and_multiscale_tta(model) -> None:
     g = torch.Generator().manual_seed(1)
     img = torch.rand(2, 3, 64, 64, generator=g) * 2 - 1
-    plain, flipped = [meta(64, 0.5)] * 2, [meta(64, 0.5, True)] * 2
-    want = model.predict(img, plain)
-    got = model.predict([img, img.flip(-1)], [plain, flipped])
-    count = 0
-    for got_img, want_img in zip(got, want):
-        for got_cls, want_cls in zip(got_img, want_img):
-            torch.testing.assert_close(torch.from_numpy(got_cls), torch.from_numpy(want_cls),
-                                       rtol=0, atol=1e-3)  # float rounding of mirrored boxes
-            count += len(got_cls)
-    assert count >= 10
+    assert assert_flip_tta_equals_one_pass(model, img) >= 10
+    plain = [meta(64, 0.5)] * 2
     big = torch.nn.functional.interpolate(img, size=(96, 96), mode='bilinear')
     multi = model.predict([img, big, big.flip(-1)],
                           [plain, [meta(96, 0.75)] * 2, [meta(96, 0.75, True)] * 2])

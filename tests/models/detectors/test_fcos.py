@@ -10,37 +10,18 @@ from torchvision.ops import batched_nms
 
 from mmssd.models.utils.cfg_keys import ConfigKeyError
 from mmssd.registry import MODELS
+from tests.helpers.dense_heads import CHANNELS, NUM_CLASSES, meta, symmetric_init_
 from tests.helpers.state_dicts import shipped_model_cfg
 
-NUM_CLASSES = 3
-CHANNELS = 8
 STRIDES = [4, 8, 16]
 TEST_CFG = dict(nms_pre=100, min_bbox_size=0, score_thr=0.3,
                 nms=dict(type='nms', iou_threshold=0.5), max_per_img=100)
 
 
-@MODELS.register_module(name='FCOSFlipSymmetricTestBackbone', force=True)
-class FlipSymmetricBackbone(nn.Module):
-    """Three levels (strides 4, 8, 16) of 3x3 convs, ReLU and 2x2 average pooling."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stem = nn.Conv2d(3, CHANNELS, 3, padding=1)
-        self.convs = nn.ModuleList(nn.Conv2d(CHANNELS, CHANNELS, 3, padding=1) for _ in range(2))
-
-    def forward(self, img: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        x = nn.functional.avg_pool2d(torch.relu(self.stem(img)), 4)
-        outs = [x]
-        for conv in self.convs:
-            x = nn.functional.avg_pool2d(torch.relu(conv(x)), 2)
-            outs.append(x)
-        return tuple(outs)
-
-
 def equivariant_fcos() -> nn.Module:
     """Mirror-symmetric convs and equal left / right distances: detections of a mirrored
     image are the mirrored detections."""
-    cfg = dict(type='FCOS', backbone=dict(type='FCOSFlipSymmetricTestBackbone'),
+    cfg = dict(type='FCOS', backbone=dict(type='FlipSymmetricDenseTestBackbone'),
                bbox_head=dict(type='FCOSHead', num_classes=NUM_CLASSES, in_channels=CHANNELS,
                               feat_channels=CHANNELS, stacked_convs=1, strides=STRIDES,
                               regress_ranges=[(-1, 16), (16, 32), (32, 1e8)],
@@ -48,13 +29,8 @@ def equivariant_fcos() -> nn.Module:
                test_cfg=TEST_CFG)
     torch.manual_seed(0)
     model = MODELS.build(cfg).eval()
+    symmetric_init_(model)
     with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.normal_(module.weight, std=0.4)
-                if module.bias is not None:
-                    nn.init.normal_(module.bias, std=0.2)
-                module.weight.copy_((module.weight + module.weight.flip(-1)) / 2)
         head = model.bbox_head
         head.conv_reg.weight.mul_(0.1)
         head.conv_reg.weight[2] = head.conv_reg.weight[0]  # right = left
@@ -62,13 +38,6 @@ def equivariant_fcos() -> nn.Module:
         head.conv_reg.bias.add_(2.0)  # exp: boxes of a few pixels to tens of pixels
         head.conv_cls.bias.fill_(-1.0)
     return model
-
-
-def meta(size: int, scale: float, flip: bool) -> dict:
-    return {'img_shape': (size, size, 3), 'pad_shape': (size, size, 3),
-            'ori_shape': (64, 64, 3), 'batch_input_shape': (size, size),
-            'scale_factor': np.full(4, scale, np.float32), 'flip': flip,
-            'flip_direction': 'horizontal' if flip else None}
 
 
 def candidates(outs, image: int, size: int) -> tuple[torch.Tensor, ...]:
@@ -155,7 +124,7 @@ FCOS_CONFIG = 'configs/fcos/fcos_r50_caffe_fpn_gn-head_1x_coco.py'
 ])
 def test_bad_fcos_configs_stop_at_build_naming_the_key(change, key):
     cfg = shipped_model_cfg(FCOS_CONFIG)
-    cfg['backbone'] = dict(type='FCOSFlipSymmetricTestBackbone')  # cheap to build
+    cfg['backbone'] = dict(type='FlipSymmetricDenseTestBackbone')  # cheap to build
     change(cfg)
     with pytest.raises(ConfigKeyError) as info:
         MODELS.build(cfg)

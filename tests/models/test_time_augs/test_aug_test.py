@@ -2,7 +2,8 @@
 
 Flip: a RetinaNet whose every convolution is mirror-symmetric (``w = w.flip(-1)``), whose
 horizontal box offsets ``dx`` are zero, with feature levels made by 2x2 average pooling
-(exact on even sizes) and anchors centred in their cells (``center_offset=0.5``), is
+(exact on even sizes; ``tests/helpers/dense_heads.py``) and anchors centred in their cells
+(``center_offset=0.5``), is
 flip-equivariant: its detections on a mirrored image are the mirrored detections. Flip TTA
 (the image and its mirror, the mirror's detections un-flipped, one NMS) then gives the
 detections of the image alone; an un-flip or un-scale error in the merge moves boxes.
@@ -20,32 +21,12 @@ from mmssd.datasets.collate import detection_collate
 from mmssd.models.test_time_augs import rcnn_aug_bboxes
 from mmssd.models.utils import multiclass_nms
 from mmssd.registry import MODELS
-
-NUM_CLASSES = 3
-CHANNELS = 8
-
-
-@MODELS.register_module(name='FlipSymmetricTestBackbone', force=True)
-class FlipSymmetricTestBackbone(nn.Module):
-    """Three levels (strides 4, 8, 16) of 3x3 convs, ReLU and 2x2 average pooling."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stem = nn.Conv2d(3, CHANNELS, 3, padding=1)
-        self.convs = nn.ModuleList(nn.Conv2d(CHANNELS, CHANNELS, 3, padding=1) for _ in range(3))
-
-    def forward(self, img: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        x = nn.functional.avg_pool2d(torch.relu(self.stem(img)), 2)
-        outs = []
-        for conv in self.convs:
-            x = nn.functional.avg_pool2d(torch.relu(conv(x)), 2)
-            outs.append(x)
-        return tuple(outs)
+from tests.helpers.dense_heads import CHANNELS, NUM_CLASSES, meta, symmetric_init_
 
 
 def equivariant_retinanet() -> nn.Module:
     cfg = dict(
-        type='RetinaNet', backbone=dict(type='FlipSymmetricTestBackbone'),
+        type='RetinaNet', backbone=dict(type='FlipSymmetricDenseTestBackbone'),
         bbox_head=dict(
             type='RetinaHead', num_classes=NUM_CLASSES, in_channels=CHANNELS,
             feat_channels=CHANNELS, stacked_convs=1,
@@ -56,12 +37,8 @@ def equivariant_retinanet() -> nn.Module:
                       nms=dict(type='nms', iou_threshold=0.5), max_per_img=100))
     torch.manual_seed(0)
     model = MODELS.build(cfg).eval()
+    symmetric_init_(model)
     with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.normal_(module.weight, std=0.4)
-                nn.init.normal_(module.bias, std=0.2)
-                module.weight.copy_((module.weight + module.weight.flip(-1)) / 2)
         reg = model.bbox_head.retina_reg
         reg.weight[0::4] = 0  # dx: a mirror-symmetric network cannot predict its sign
         reg.bias[0::4] = 0
@@ -69,13 +46,6 @@ def equivariant_retinanet() -> nn.Module:
         model.bbox_head.retina_cls.weight.mul_(0.2)
         model.bbox_head.retina_cls.bias.fill_(-1.0)
     return model
-
-
-def meta(size: int, scale: float, flip: bool) -> dict:
-    return {'img_shape': (size, size, 3), 'pad_shape': (size, size, 3),
-            'ori_shape': (round(size / scale),) * 2 + (3,), 'batch_input_shape': (size, size),
-            'scale_factor': np.full(4, scale, np.float32), 'flip': flip,
-            'flip_direction': 'horizontal' if flip else None}
 
 
 def assert_same_boxes(got: list, want: list, atol: float = 1e-3) -> int:
