@@ -89,7 +89,18 @@ class BaseDetector(BaseModel):
         """``cfg`` built (``MODELS``) with ``cfgs`` merged in (``train_cfg=...``,
         ``test_cfg=...``). A config error inside names its place: under ``where``
         (``'model.bbox_head'``), or for a key of ``roots`` where that key really sits
-        (``{'train_cfg': 'model.train_cfg'}``; :func:`~mmssd.models.utils.cfg_keys.cfg_path`)."""
+        (``{'train_cfg': 'model.train_cfg'}``; :func:`~mmssd.models.utils.cfg_keys.cfg_path`).
+
+        Raises:
+            ConfigError: ``cfg`` sets one of ``cfgs`` itself (``rpn_head=dict(proposal_cfg=
+                ...)``): the detector would override it without a word, so it must sit where
+                the detector reads it (``roots``).
+        """
+        for key in cfgs:
+            if key in cfg:
+                raise ConfigError(
+                    f'{where}.{key}: the detector sets this from {roots.get(key, key)}, so a '
+                    f'value here would be overridden; move it to {roots.get(key, key)}')
         with cfg_path(where, roots=roots):
             return MODELS.build(dict(cfg, **cfgs))
 

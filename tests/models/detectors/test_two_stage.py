@@ -244,6 +244,18 @@ def test_misspelt_train_cfg_key_is_named():
         MODELS.build(cfg)
 
 
+@pytest.mark.parametrize('head,key,home', [('rpn_head', 'proposal_cfg', 'train_cfg.rpn_proposal'),
+                                            ('rpn_head', 'train_cfg', 'train_cfg.rpn'),
+                                            ('roi_head', 'test_cfg', 'test_cfg.rcnn')])
+def test_a_setting_the_detector_overrides_is_refused_in_the_head(head, key, home):
+    """A head's ``proposal_cfg`` / ``train_cfg`` / ``test_cfg`` comes from the model's
+    sections; one written inside the head would be dropped without a word."""
+    cfg = demo_cfg()
+    cfg[head][key] = dict(nms_pre=10)
+    with pytest.raises(ConfigError, match=f'model.{head}.{key}: .* move it to model.{home}'):
+        MODELS.build(cfg)
+
+
 def test_rpn_detector_losses_and_rescaled_proposals(batch):
     img, metas, gt_bboxes, _ = batch
     model = build(rpn_cfg())
