@@ -1,7 +1,8 @@
 # The Faster R-CNN demo (ResNet-18 + FPN from scratch on the demo shapes) trained on
 # Mosaic + RandomAffine + MixUp samples, as competition teams mixed them into two-stage
-# models: MultiImageMixDataset around the demo's CocoDataset, plain images for the last
-# 2 epochs (YOLOXModeSwitchHook; a two-stage model has no L1 loss to switch on).
+# models: MultiImageMixDataset around the demo's CocoDataset, plain images from epoch
+# 8 - 2 = 6 on (YOLOXModeSwitchHook(num_last_epochs=2) switches as mmdetection's does, before
+# epoch max_epochs - num_last_epochs; a two-stage model has no L1 loss to switch on).
 _base_ = './faster_rcnn_r18_fpn_demo.py'
 
 img_scale = (192, 192)  # height, width

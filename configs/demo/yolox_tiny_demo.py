@@ -1,8 +1,8 @@
 # YOLOX trained from scratch on the synthetic demo shapes, sized for a 2-core CPU: YOLOX's
 # tiny depth at a third of its width (widen 0.25: 64/128/256 channels into the PAFPN),
 # 192 px input with batch-synchronised multi-scale training (160..224), Mosaic +
-# RandomAffine, plain images and the L1 loss for the last 2 epochs (YOLOXModeSwitchHook),
-# AdamW under mmdetection 2.x's YOLOX learning-rate policy.
+# RandomAffine, plain images and the L1 loss from epoch 12 - 2 = 10 on (YOLOXModeSwitchHook
+# switches as mmdetection's does), AdamW under mmdetection 2.x's YOLOX learning-rate policy.
 _base_ = ['../_base_/datasets/demo_shapes.py', '../_base_/default_runtime.py']
 
 img_scale = (192, 192)  # height, width
