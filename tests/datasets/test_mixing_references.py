@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from mmssd.datasets.pipelines import MixUp, Mosaic, YOLOXHSVRandomAug
+from mmssd.datasets.pipelines.mixup import blend_half
 
 
 def _image(rng: np.random.Generator, h: int, w: int, channels: int | None = 3,
@@ -186,6 +187,20 @@ def test_mixup_at_640_equals_mmdetections_computation():
             {**sample, 'mix_results': [other]})
         np.testing.assert_array_equal(out['img'], expected[0])
         np.testing.assert_array_equal(out['gt_bboxes'], expected[1])
+
+
+@pytest.mark.parametrize('channels', [None, 1, 3])
+def test_uint8_blend_is_the_floor_of_the_mean_for_every_pair(channels):
+    a, b = np.meshgrid(np.arange(256, dtype=np.uint8), np.arange(256, dtype=np.uint8))
+    if channels is not None:
+        a, b = np.repeat(a[..., None], channels, 2), np.repeat(b[..., None], channels, 2)
+    expected = (0.5 * a.astype(np.float32) + 0.5 * b.astype(np.float32)).astype(np.uint8)
+    frame = np.zeros((258, 260, *a.shape[2:]), np.uint8)
+    frame[1:-1, 2:-2] = b
+    out = blend_half(a, frame[1:-1, 2:-2])  # a view into a canvas, as MixUp's window
+    assert out.shape == a.shape and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(blend_half(a[:0], b[:0]), expected[:0])
 
 
 # --------------------------------------------------------------------------- YOLOXHSVRandomAug
