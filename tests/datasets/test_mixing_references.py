@@ -50,7 +50,7 @@ def _keep_inside(boxes: np.ndarray, labels: np.ndarray, h: int, w: int):
 def _mosaic_reference(samples: list[dict], center: tuple[int, int], scale_hw, pad_val):
     """Paint the four scaled images on a large plane around the centre, cut the canvas."""
     ch, cw = 2 * scale_hw[0], 2 * scale_hw[1]
-    margin = 2 * max(scale_hw)
+    margin = max(scale_hw)  # a fitted image is no larger
     img0 = samples[0]['img']
     plane = np.full((ch + 2 * margin, cw + 2 * margin, *img0.shape[2:]), pad_val, img0.dtype)
     boxes, labels = [], []
@@ -77,7 +77,7 @@ def _four(rng: np.random.Generator, scale_hw, **image_args) -> list[dict]:
 
 
 @pytest.mark.parametrize('image_args, pad_val', [
-    ({}, 114), ({'channels': None}, 0), ({'dtype': np.float32}, 114.5)])
+    ({}, 114), ({'channels': None}, 0), ({'dtype': np.float32}, 114.5), ({}, (10, 20, 300))])
 def test_mosaic_equals_the_painted_canvas(image_args, pad_val):
     scale = (24, 40)
     mosaic = Mosaic(img_scale=scale, center_ratio_range=(0.0, 2.0), pad_val=pad_val)
@@ -153,10 +153,12 @@ def _mixup_reference(sample: dict, other: dict, scale_hw, ratio_range, flip_rati
     return (mixed.astype(sample['img'].dtype), *_keep_inside(boxes, labels, th, tw))
 
 
-@pytest.mark.parametrize('image_args', [{}, {'channels': None}, {'dtype': np.float32}])
-def test_mixup_equals_mmdetections_computation(image_args):
-    scale, ratio_range, flip_ratio, pad_val = (24, 40), (0.5, 2.0), 0.5, 114
-    mixup = MixUp(img_scale=scale, ratio_range=ratio_range, flip_ratio=flip_ratio)
+@pytest.mark.parametrize('image_args, pad_val', [
+    ({}, 114), ({'channels': None}, 0), ({'dtype': np.float32}, 114.5), ({}, (10, 20, 30))])
+def test_mixup_equals_mmdetections_computation(image_args, pad_val):
+    scale, ratio_range, flip_ratio = (24, 40), (0.5, 2.0), 0.5
+    mixup = MixUp(img_scale=scale, ratio_range=ratio_range, flip_ratio=flip_ratio,
+                  pad_val=pad_val)
     rng = np.random.default_rng(3)
     for seed in range(40):
         size, other_size = rng.integers(3, 60, (2, 2))

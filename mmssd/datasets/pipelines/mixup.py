@@ -24,7 +24,8 @@ def blend_half(img_a: np.ndarray, img_b: np.ndarray) -> np.ndarray:
     integers, so rounding it to the nearest gives ``(a + b) >> 1`` (tested for every pair).
     """
     if img_a.dtype == np.uint8 and img_b.dtype == np.uint8:
-        if img_a.shape == img_b.shape and img_a.size:
+        channels = img_a.shape[2] if img_a.ndim == 3 else 1
+        if img_a.shape == img_b.shape and img_a.size and img_a.ndim <= 3 and channels <= 4:
             return cv2.addWeighted(img_a, 0.5, img_b, 0.5, -0.25).reshape(img_a.shape)
         return (np.add(img_a, img_b, dtype=np.uint16) >> 1).astype(np.uint8)
     mixed = 0.5 * img_a.astype(np.float32) + 0.5 * img_b.astype(np.float32)
@@ -123,7 +124,7 @@ class MixUp:
         canvas = np.empty((*self.img_scale, *img.shape[2:]), img.dtype)
         paste_resized(img, (w, h), (0, 0, w, h), canvas[:h, :w])
         fill_outside(canvas, (0, 0, self.img_scale[1], self.img_scale[0]), (0, 0, w, h),
-                     np.full((), self.pad_val, img.dtype))
+                     np.full(np.shape(self.pad_val), self.pad_val, img.dtype))
         return canvas, ratio
 
     def apply(self, results: dict, canvas: np.ndarray, scale: float, flip: bool,

@@ -166,7 +166,7 @@ class Mosaic:
         strips = 0 <= cx <= 2 * w and 0 <= cy <= 2 * h
         if strips:
             canvas = np.empty(shape, img0.dtype)
-            fill = np.full((), self.pad_val, img0.dtype)  # np.full's cast of pad_val
+            fill = np.full(np.shape(self.pad_val), self.pad_val, img0.dtype)  # as np.full casts
         else:
             canvas = np.full(shape, self.pad_val, dtype=img0.dtype)
         regions = ((0, 0, cx, cy), (cx, 0, 2 * w, cy), (0, cy, cx, 2 * h), (cx, cy, 2 * w, 2 * h))
