@@ -11,13 +11,22 @@ from torch.utils.data import Dataset
 from mmssd.registry import TRANSFORMS
 
 from .common import box_filter, check_pair, find_inside_bboxes, label_key, select_boxes
-from .mosaic import resize_keep_ratio
+from .flip import flip_image
+from .mosaic import fill_outside, keep_ratio_size, paste_resized, resize_keep_ratio
 
 
 def blend_half(img_a: np.ndarray, img_b: np.ndarray) -> np.ndarray:
     """``0.5 * a + 0.5 * b`` truncated to ``a``'s dtype (mmdetection's float32 sum, then
-    ``astype``); for uint8 exactly ``(a + b) >> 1``, computed in uint16."""
+    ``astype``); for uint8 exactly ``(a + b) >> 1``.
+
+    Two uint8 images of one shape are blended by ``cv2.addWeighted(a, 0.5, b, 0.5, -0.25)``
+    in one pass: ``(a + b) / 2 - 1 / 4`` is exact in float32 and never halfway between two
+    integers, so rounding it to the nearest gives ``(a + b) >> 1`` (tested for every pair).
+    """
     if img_a.dtype == np.uint8 and img_b.dtype == np.uint8:
+        channels = img_a.shape[2] if img_a.ndim == 3 else 1
+        if img_a.shape == img_b.shape and img_a.size and img_a.ndim <= 3 and channels <= 4:
+            return cv2.addWeighted(img_a, 0.5, img_b, 0.5, -0.25).reshape(img_a.shape)
         return (np.add(img_a, img_b, dtype=np.uint16) >> 1).astype(np.uint8)
     mixed = 0.5 * img_a.astype(np.float32) + 0.5 * img_b.astype(np.float32)
     return mixed.astype(img_a.dtype)
@@ -89,9 +98,7 @@ class MixUp:
             return results
         jitter = random.uniform(*self.ratio_range)
         flip = random.uniform(0, 1) > self.flip_ratio
-        other, ratio = resize_keep_ratio(mix[0]['img'], self.img_scale)
-        canvas = np.full((*self.img_scale, *other.shape[2:]), self.pad_val, other.dtype)
-        canvas[:other.shape[0], :other.shape[1]] = other
+        canvas, ratio = self.fitted_canvas(mix[0]['img'])
         canvas = cv2.resize(canvas, (int(canvas.shape[1] * jitter), int(canvas.shape[0] * jitter)),
                             interpolation=cv2.INTER_LINEAR).reshape(
             int(canvas.shape[0] * jitter), int(canvas.shape[1] * jitter), *canvas.shape[2:])
@@ -103,6 +110,23 @@ class MixUp:
         x_off = random.randint(0, origin_w - target_w) if origin_w > target_w else 0
         return self.apply(results, canvas, ratio * jitter, flip, (x_off, y_off))
 
+    def fitted_canvas(self, img: np.ndarray) -> tuple[np.ndarray, float]:
+        """``img`` scaled by ``r`` to fit ``img_scale`` keeping its ratio
+        (:func:`resize_keep_ratio`), at the top-left of a ``pad_val`` canvas of size
+        ``img_scale``; returns the canvas and ``r``. The image is resized straight into the
+        canvas and only the rest is filled."""
+        if img.ndim == 3 and img.shape[2] == 1:  # cv2.resize drops the channel axis
+            other, ratio = resize_keep_ratio(img, self.img_scale)
+            canvas = np.full((*self.img_scale, *other.shape[2:]), self.pad_val, other.dtype)
+            canvas[:other.shape[0], :other.shape[1]] = other
+            return canvas, ratio
+        (w, h), ratio = keep_ratio_size(img.shape[:2], self.img_scale)
+        canvas = np.empty((*self.img_scale, *img.shape[2:]), img.dtype)
+        paste_resized(img, (w, h), (0, 0, w, h), canvas[:h, :w])
+        fill_outside(canvas, (0, 0, self.img_scale[1], self.img_scale[0]), (0, 0, w, h),
+                     np.full(np.shape(self.pad_val), self.pad_val, img.dtype))
+        return canvas, ratio
+
     def apply(self, results: dict, canvas: np.ndarray, scale: float, flip: bool,
               offset_xy: tuple[int, int]) -> dict:
         """Blend ``results`` with the window at ``offset_xy`` of ``canvas`` (the other
@@ -112,9 +136,14 @@ class MixUp:
         img = results['img']
         target_h, target_w = img.shape[:2]
         x_off, y_off = offset_xy
-        window = np.zeros_like(img)
         part = canvas[y_off:y_off + target_h, x_off:x_off + target_w]
-        window[:part.shape[0], :part.shape[1]] = part
+        if part.size and part.strides[1] < 0:  # flipped: numpy copies such views slowly
+            part = flip_image(part[:, ::-1], 'horizontal')
+        if part.shape == img.shape and part.dtype == img.dtype:
+            window = part
+        else:
+            window = np.zeros_like(img)
+            window[:part.shape[0], :part.shape[1]] = part
         results['img'] = blend_half(img, window)
         for key in results.get('bbox_fields', ['gt_bboxes']):
             bboxes = np.asarray(mix.get(key, np.zeros((0, 4))), np.float32).reshape(-1, 4)

@@ -16,15 +16,57 @@ from .common import box_filter, check_pair, find_inside_bboxes, label_key, selec
 QUADRANTS = ('top_left', 'top_right', 'bottom_left', 'bottom_right')
 
 
+def keep_ratio_size(img_hw: tuple[int, int], scale_hw: tuple[int, int]
+                    ) -> tuple[tuple[int, int], float]:
+    """The ``(w, h)`` an image of ``img_hw`` takes when scaled by ``r = min(h_s / h,
+    w_s / w)`` to fit ``scale_hw``: ``(int(w r), int(h r))``, and ``r``."""
+    h, w = img_hw
+    ratio = min(scale_hw[0] / h, scale_hw[1] / w)
+    return (int(w * ratio), int(h * ratio)), ratio
+
+
 def resize_keep_ratio(img: np.ndarray, scale_hw: tuple[int, int]) -> tuple[np.ndarray, float]:
     """``img`` scaled by ``r = min(h_s / h, w_s / w)`` to ``(int(h r), int(w r))`` (bilinear,
     mmcv's ``imresize``); returns the image and ``r``."""
-    h, w = img.shape[:2]
-    ratio = min(scale_hw[0] / h, scale_hw[1] / w)
-    size = (int(w * ratio), int(h * ratio))
-    if size != (w, h):
+    size, ratio = keep_ratio_size(img.shape[:2], scale_hw)
+    if size != img.shape[1::-1]:
         img = cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
     return img, ratio
+
+
+def paste_resized(img: np.ndarray, size_wh: tuple[int, int], crop: tuple[int, ...],
+                  dst: np.ndarray) -> None:
+    """``dst[...] = resize(img, size_wh)[crop]``, ``crop`` (x1, y1, x2, y2) of the resized
+    image (bilinear, as :func:`resize_keep_ratio`; no resize when ``img`` has that size).
+
+    When ``crop`` is the whole resized image and ``dst`` (a view into a canvas, say) has its
+    shape and dtype, ``cv2.resize`` writes straight into ``dst``: the same pixels, without
+    the intermediate image and its copy.
+    """
+    if size_wh == img.shape[1::-1]:
+        dst[...] = img[crop[1]:crop[3], crop[0]:crop[2]]
+        return
+    direct = (crop == (0, 0, *size_wh) and dst.shape[:2] == (size_wh[1], size_wh[0])
+              and dst.dtype == img.dtype and dst.shape[2:] == img.shape[2:]
+              and (img.ndim == 2 or img.shape[2] > 1))  # cv2 drops a single channel axis
+    if direct:
+        out = cv2.resize(img, size_wh, dst=dst, interpolation=cv2.INTER_LINEAR)
+        if np.may_share_memory(out, dst):
+            return
+    resized = cv2.resize(img, size_wh, interpolation=cv2.INTER_LINEAR)
+    dst[...] = resized[crop[1]:crop[3], crop[0]:crop[2]]
+
+
+def fill_outside(canvas: np.ndarray, region: tuple[int, ...], inner: tuple[int, ...],
+                 value: np.ndarray) -> None:
+    """Set ``value`` in the ``region`` (x1, y1, x2, y2) of ``canvas`` except ``inner``
+    (x1, y1, x2, y2), a rectangle inside ``region``: the four strips around it."""
+    x1, y1, x2, y2 = region
+    ix1, iy1, ix2, iy2 = inner
+    canvas[y1:iy1, x1:x2] = value
+    canvas[iy2:y2, x1:x2] = value
+    canvas[iy1:iy2, x1:ix1] = value
+    canvas[iy1:iy2, ix2:x2] = value
 
 
 def mosaic_placement(quadrant: str, center_xy: tuple[int, int], img_wh: tuple[int, int],
@@ -117,14 +159,27 @@ class Mosaic:
                            'pipeline=[dict(type=\'Mosaic\', ...), ...])')
         h, w = self.img_scale
         img0 = results['img']
-        canvas = np.full((2 * h, 2 * w, *img0.shape[2:]), self.pad_val, dtype=img0.dtype)
+        cx, cy = center_xy
+        shape = (2 * h, 2 * w, *img0.shape[2:])
+        # a centre on the canvas: the four pastes lie in their quadrants around it, and only
+        # the strips they leave uncovered are filled
+        strips = 0 <= cx <= 2 * w and 0 <= cy <= 2 * h
+        if strips:
+            canvas = np.empty(shape, img0.dtype)
+            fill = np.full(np.shape(self.pad_val), self.pad_val, img0.dtype)  # as np.full casts
+        else:
+            canvas = np.full(shape, self.pad_val, dtype=img0.dtype)
+        regions = ((0, 0, cx, cy), (cx, 0, 2 * w, cy), (0, cy, cx, 2 * h), (cx, cy, 2 * w, 2 * h))
         keys = list(results.get('bbox_fields', ['gt_bboxes']))
         boxes: dict[str, list] = {k: [] for k in keys}
         labels: dict[str, list] = {k: [] for k in keys}
-        for quadrant, patch in zip(QUADRANTS, [results, *mix], strict=True):
-            img, ratio = resize_keep_ratio(patch['img'], self.img_scale)
-            paste, crop = mosaic_placement(quadrant, center_xy, img.shape[1::-1], (2 * w, 2 * h))
-            canvas[paste[1]:paste[3], paste[0]:paste[2]] = img[crop[1]:crop[3], crop[0]:crop[2]]
+        for quadrant, region, patch in zip(QUADRANTS, regions, [results, *mix], strict=True):
+            size, ratio = keep_ratio_size(patch['img'].shape[:2], self.img_scale)
+            paste, crop = mosaic_placement(quadrant, center_xy, size, (2 * w, 2 * h))
+            paste_resized(patch['img'], size, crop,
+                          canvas[paste[1]:paste[3], paste[0]:paste[2]])
+            if strips:
+                fill_outside(canvas, region, paste, fill)
             shift = np.array([paste[0] - crop[0], paste[1] - crop[1]] * 2, np.float32)
             for key in keys:
                 b = np.asarray(patch.get(key, np.zeros((0, 4))), np.float32).reshape(-1, 4)

@@ -15,8 +15,10 @@ class YOLOXHSVRandomAug:
 
     The gains ``uniform(-1, 1, 3) * (hue_delta, saturation_delta, value_delta)``, each
     kept or zeroed by ``randint(0, 2, 3)``, truncated to integers, are added in OpenCV's
-    HSV: hue modulo 180, saturation and value clipped to [0, 255]. Done with one lookup
-    table per channel, the same values as mmdetection's int16 arithmetic.
+    HSV: hue modulo 180, saturation and value clipped to [0, 255]. Done with one
+    ``cv2.LUT`` of a ``(256, 1, 3)`` table (a column per channel) on the HSV image, in place
+    (on the one changed channel when the other gains are 0), the same values as
+    mmdetection's int16 arithmetic.
 
     Random draws (numpy global RNG, in order): ``uniform(-1, 1, 3)``, ``randint(0, 2, 3)``.
     """
@@ -37,11 +39,19 @@ class YOLOXHSVRandomAug:
                             '(put it before Normalize, without to_float32)')
         if not gains.any():
             return results
-        hue, sat, val = cv2.split(cv2.cvtColor(img, cv2.COLOR_BGR2HSV))
-        tables = [((_LEVELS + gains[0]) % 180), np.clip(_LEVELS + gains[1], 0, 255),
-                  np.clip(_LEVELS + gains[2], 0, 255)]
-        hsv = cv2.merge([cv2.LUT(c, t.astype(np.uint8)) for c, t in
-                         zip((hue, sat, val), tables, strict=True)])
+        hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)
+        table = np.empty((256, 1, 3), np.uint8)
+        table[:, 0, 0] = (_LEVELS + gains[0]) % 180
+        table[:, 0, 1] = np.clip(_LEVELS + gains[1], 0, 255)
+        table[:, 0, 2] = np.clip(_LEVELS + gains[2], 0, 255)
+        changed = np.flatnonzero(gains)
+        if len(changed) == 1:  # the other two tables are the identity (8-bit hue < 180)
+            channel = int(changed[0])
+            plane = cv2.extractChannel(hsv, channel)
+            cv2.LUT(plane, np.ascontiguousarray(table[:, :, channel]), dst=plane)
+            cv2.insertChannel(plane, hsv, channel)
+        else:
+            cv2.LUT(hsv, table, dst=hsv)
         results['img'] = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
         return results
 
