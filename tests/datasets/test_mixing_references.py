@@ -208,12 +208,9 @@ def test_uint8_blend_is_the_floor_of_the_mean_for_every_pair(channels):
 # --------------------------------------------------------------------------- YOLOXHSVRandomAug
 def _hsv_reference(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """mmdetection 2.x's int16 HSV arithmetic; returns the image and the gains. With all
-    gains 0 the image is returned as it is (mmssd's choice; mmdetection converts to HSV and
-    back, which changes some pixels)."""
+    gains 0 the image still goes to HSV and back, which changes some pixels."""
     gains = np.random.uniform(-1, 1, 3) * [5, 30, 30]
     gains = (gains * np.random.randint(0, 2, 3)).astype(np.int16)
-    if not gains.any():
-        return img, gains
     hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV).astype(np.int16)
     hsv[..., 0] = (hsv[..., 0] + gains[0]) % 180
     hsv[..., 1] = np.clip(hsv[..., 1] + gains[1], 0, 255)

@@ -18,7 +18,8 @@ class YOLOXHSVRandomAug:
     HSV: hue modulo 180, saturation and value clipped to [0, 255]. Done with one
     ``cv2.LUT`` of a ``(256, 1, 3)`` table (a column per channel) on the HSV image, in place
     (on the one changed channel when the other gains are 0), the same values as
-    mmdetection's int16 arithmetic.
+    mmdetection's int16 arithmetic; with all gains 0 the image still goes to HSV and back,
+    which changes some pixels, as in mmdetection.
 
     Random draws (numpy global RNG, in order): ``uniform(-1, 1, 3)``, ``randint(0, 2, 3)``.
     """
@@ -37,8 +38,6 @@ class YOLOXHSVRandomAug:
         if img.dtype != np.uint8:
             raise TypeError(f'YOLOXHSVRandomAug expects a uint8 BGR image; got {img.dtype} '
                             '(put it before Normalize, without to_float32)')
-        if not gains.any():
-            return results
         hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)
         table = np.empty((256, 1, 3), np.uint8)
         table[:, 0, 0] = (_LEVELS + gains[0]) % 180
@@ -50,8 +49,9 @@ class YOLOXHSVRandomAug:
             plane = cv2.extractChannel(hsv, channel)
             cv2.LUT(plane, np.ascontiguousarray(table[:, :, channel]), dst=plane)
             cv2.insertChannel(plane, hsv, channel)
-        else:
+        elif len(changed) > 1:
             cv2.LUT(hsv, table, dst=hsv)
+        # no gain: the round trip alone, as in mmdetection (it changes some pixels)
         results['img'] = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
         return results
 
