@@ -36,6 +36,11 @@ class RandomAffine:
     most ``min_area_ratio`` of their scaled area or longer than ``max_aspect_ratio``. Every
     key of ``bbox_fields`` moves with its labels (``gt_labels``, ``gt_labels_ignore``).
 
+    The image is warped with ``cv2.warpAffine``; mmdetection calls ``cv2.warpPerspective``
+    with the same (affine) matrix, 3.2x slower on a 1280x1280 mosaic (4.4 vs 1.4 ms, one
+    thread), whose fixed-point interpolation rounds otherwise: about 2.5% of the pixel
+    values differ, by up to 14 levels at sharp edges. Boxes are the same.
+
     Random draws (numpy global RNG, in order): rotation ``uniform(-max_rotate_degree,
     max_rotate_degree)``; scale ``uniform(*scaling_ratio_range)``; shear x and y
     ``uniform(-max_shear_degree, max_shear_degree)``; translation x then y
