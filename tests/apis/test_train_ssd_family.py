@@ -44,7 +44,7 @@ def demo_config(config: str, demo_root: Path, work_dir: Path, iters: int):
 # the loss then falls steadily. SSDLite's recipe (lr 0.015, head init std 0.001, 600
 # epochs) starts slowly: it gets more iterations and a smaller required drop.
 @pytest.mark.parametrize('config, iters, ratio, base_batch', [
-    ('configs/ssd/ssd300_coco.py', 10, 0.8, 64),
+    ('configs/ssd/ssd300_coco.py', 6, 0.8, 64),
     ('configs/ssd/ssdlite_mobilenetv2_scratch_600e_coco.py', 40, 0.9, None),
 ])
 def test_recipe_trains_and_loss_falls(config: str, iters: int, ratio: float,

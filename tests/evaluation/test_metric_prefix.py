@@ -2,24 +2,17 @@
 COCO/VOC metric names stay as in mmdetection 2.x (``bbox_mAP``, ``mAP``)."""
 from __future__ import annotations
 
-import logging
-
 import pytest
-from mmengine.logging import MMLogger
 
 from mmssd.evaluation import CocoMetric, DumpResults, VOCMetric
+from tests.helpers.logs import current_log_messages
 
 
 @pytest.fixture
 def mmengine_warnings():
     """The warnings mmengine's ``print_log(logger='current')`` logs during the test."""
-    logger = MMLogger.get_current_instance()
-    seen: list[str] = []
-    handler = logging.Handler(logging.WARNING)
-    handler.emit = lambda record: seen.append(record.getMessage())
-    logger.addHandler(handler)
-    yield seen
-    logger.removeHandler(handler)
+    with current_log_messages() as seen:
+        yield seen
 
 
 @pytest.mark.parametrize('build, prefix', [

@@ -345,11 +345,11 @@ def train_yolox_overfit(folder: Path) -> None:
 
 def train_faster_rcnn_mosaic_short(folder: Path) -> None:
     """``faster_rcnn_mosaic_run``: the Mosaic + RandomAffine + MixUp Faster R-CNN demo
-    (``MultiImageMixDataset`` around the demo's CocoDataset), 32 images, batch 8, 3 epochs
-    (5 iterations each: GroupSampler), mixed samples in the first epoch and plain images in
+    (``MultiImageMixDataset`` around the demo's CocoDataset), 16 images, batch 8, 3 epochs
+    (3 iterations each: GroupSampler), mixed samples in the first epoch and plain images in
     the last two (``YOLOXModeSwitchHook(num_last_epochs=1)`` switches before the epoch
     ``max_epochs - num_last_epochs``, as mmdetection's does), validated on 8 images."""
-    root = make_demo_data(folder / 'demo', 32, 8)
+    root = make_demo_data(folder / 'demo', 16, 8)
     options = [f'data.train.dataset.ann_file={root}/annotations/instances_train.json',
                f'data.train.dataset.img_prefix={root}/train/',
                'custom_hooks.0.num_last_epochs=1', *data_options(root)[2:]]
