@@ -18,8 +18,8 @@ NOTES = Path(__file__).parent / 'team_workflow'
 CLASSES = ('General trash', 'Paper', 'Paper pack', 'Metal', 'Glass', 'Plastic', 'Styrofoam',
            'Plastic bag', 'Battery', 'Clothing')
 # small images and one data process keep a ResNet-50 short ...
-SCALE = ['data.train.pipeline.2.img_scale=(320,320)', 'data.val.pipeline.1.img_scale=(320,320)',
-         'data.test.pipeline.1.img_scale=(320,320)', 'data.workers_per_gpu=0',
+SCALE = ['data.train.pipeline.2.img_scale=(224,224)', 'data.val.pipeline.1.img_scale=(224,224)',
+         'data.test.pipeline.1.img_scale=(224,224)', 'data.workers_per_gpu=0',
          # ... and so do fewer RoIs: each costs a 12544 x 1024 FC per stage
          'model.test_cfg.rpn.max_per_img=100']
 TRAIN = ['model.backbone.init_cfg=None', 'runner.max_epochs=2',
