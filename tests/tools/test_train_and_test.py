@@ -58,9 +58,13 @@ def test_test_tool_matches_pycocotools(ssdlite_run: TrainedRun, tmp_path: Path):
 
 
 def test_resume_continues_at_next_epoch(ssdlite_run: TrainedRun, tmp_path: Path):
+    # the resumed epoch runs over the 60 val images (4 steps), not the 480 trained on (30)
+    root = ssdlite_run.data_root
     result = run_tool(['tools/train.py', CONFIG, '--work-dir', tmp_path,
                        '--resume-from', ssdlite_run.work_dir / 'epoch_2.pth', '--no-validate',
-                       '--cfg-options', 'runner.max_epochs=3', *ssdlite_run.options])
+                       '--cfg-options', 'runner.max_epochs=3', *ssdlite_run.options,
+                       f'data.train.ann_file={root}/annotations/instances_val.json',
+                       f'data.train.img_prefix={root}/val/'])
     log = result.stdout + result.stderr
     assert 'resumed epoch: 2' in log
     assert re.search(r'Epoch\(train\)\s+\[3\]', log)
